@@ -78,4 +78,10 @@ d = { 'settings': { 'branch': 'main',
                                   'weat_paper.utils.save_figure': ('utils.html#save_figure', 'weat_paper/utils.py'),
                                   'weat_paper.utils.seed_everything': ('utils.html#seed_everything', 'weat_paper/utils.py'),
                                   'weat_paper.utils.set_style': ('utils.html#set_style', 'weat_paper/utils.py'),
-                                  'weat_paper.utils.versions': ('utils.html#versions', 'weat_paper/utils.py')}}}
+                                  'weat_paper.utils.versions': ('utils.html#versions', 'weat_paper/utils.py')},
+            'weat_paper.zoo': { 'weat_paper.zoo._read_weights': ('zoo.html#_read_weights', 'weat_paper/zoo.py'),
+                                'weat_paper.zoo._zoo_entries': ('zoo.html#_zoo_entries', 'weat_paper/zoo.py'),
+                                'weat_paper.zoo.import_robustbench': ('zoo.html#import_robustbench', 'weat_paper/zoo.py'),
+                                'weat_paper.zoo.load_classifier': ('zoo.html#load_classifier', 'weat_paper/zoo.py'),
+                                'weat_paper.zoo.load_zoo_model': ('zoo.html#load_zoo_model', 'weat_paper/zoo.py'),
+                                'weat_paper.zoo.zoo_model_path': ('zoo.html#zoo_model_path', 'weat_paper/zoo.py')}}}
