@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 'model_digest', 'autoattack_robust', 'evaluate']
 
-# %% ../nbs/06_evaluate.ipynb #98f53fcb
+# %% ../nbs/06_evaluate.ipynb #3c7d6394
 import json, os, time, hashlib, logging
 from pathlib import Path
 import torch
@@ -13,9 +13,9 @@ import torch.nn as nn
 from .attacks import pgd, check_images, check_labels
 from .data import get_dataset
 from .models import load_model
-from .utils import check_choice, check_range, get_device, versions
+from .utils import check_choice, check_range, get_device, versions, project_root
 
-# %% ../nbs/06_evaluate.ipynb #65ad75cc
+# %% ../nbs/06_evaluate.ipynb #644768af
 ATTACKS = ("clean", "pgd20", "autoattack")
 AA_STANDARD = ("apgd-ce", "apgd-t", "fab-t", "square")
 
@@ -31,7 +31,7 @@ def predict(model, x, batch_size=256):
     dev = next(model.parameters()).device
     return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
 
-# %% ../nbs/06_evaluate.ipynb #b8c2d9af
+# %% ../nbs/06_evaluate.ipynb #e34778c2
 def _forked(device):
     return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
 
@@ -47,7 +47,7 @@ def pgd_robust(model, x, y, eps=8/255, alpha=2/255, steps=20, batch_size=256, se
             with torch.no_grad(): out.append((model(xa).argmax(-1) == yb).cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
-# %% ../nbs/06_evaluate.ipynb #ea6abbe7
+# %% ../nbs/06_evaluate.ipynb #ea28f1a2
 def _digest(*tensors):
     "A short SHA-1 of tensors' contents."
     h = hashlib.sha1()
@@ -94,11 +94,11 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
             state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
             if state_path is not None: _write_json(state_path, state)
             if progress is not None: progress(a, c, int(robust.sum()))
-        state["by_attack"][a] = 100 * robust.float().mean().item() if len(robust) else float("nan")
+        state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
         if state_path is not None: _write_json(state_path, state)
     return robust
 
-# %% ../nbs/06_evaluate.ipynb #b83dd6e9
+# %% ../nbs/06_evaluate.ipynb #1e54242e
 def _load(model_or_run_dir, checkpoint, device):
     "(model, run_dir or None, config dict) for a module, a checkpoint file or a run directory."
     if isinstance(model_or_run_dir, nn.Module):
@@ -125,7 +125,7 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
     if dataset is None: raise ValueError("dataset is needed when evaluating a model outside a run directory")
     eps = eps if eps is not None else cfg.get("eps", 8/255)
     check_range("eps", eps, 0, 1); check_range("alpha", alpha, 0, 1)
-    data = get_dataset(dataset, split, root=root or cfg.get("root", "data"))
+    data = get_dataset(dataset, split, root=root or project_root() / "data")
     idx = subset_indices(len(data), n, seed)
     n_aa = len(idx) if n_autoattack is None else min(n_autoattack, len(idx))
     x, y = data.x[idx], data.y[idx]
@@ -151,7 +151,7 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
                                    state, progress)
             if state is not None and state.exists():
                 extra["by_attack"] = json.loads(state.read_text())["by_attack"]; state.unlink()
-        record["results"][a] = dict(accuracy=100 * ok.float().mean().item(), settings=settings[a],
+        record["results"][a] = dict(accuracy=100 * ok.double().mean().item(), settings=settings[a],
                                     seconds=round(time.time() - t0, 2), **extra)
         if path is not None: _write_json(path, dict(record, versions=versions()))
     return {a: record["results"][a]["accuracy"] for a in attacks}
