@@ -185,8 +185,20 @@ def evaluate(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, devi
 TRAIN_DEFAULTS = dict(dataset="digits", arch="smallcnn", epochs=None, batch_size=128, lr=0.1, momentum=0.9,
                       weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, n_per_class=None,
                       attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
-                      pct_start=0.25, select_after=0)
+                      pct_start=0.25, select_after=0, train_idx=None)
 _NOT_IDENTITY = ("device", "out_dir", "root", "stop_after", "progress")
+
+def _as_indices(idx):
+    "Sorted unique training-split indices from a sequence, a boolean mask, or a .npy/.txt file of them."
+    if isinstance(idx, (str, Path)):
+        p = Path(idx)
+        if not p.is_file(): raise FileNotFoundError(f"train_idx file {p} not found (a .npy or .txt file of indices)")
+        idx = np.load(p) if p.suffix == ".npy" else np.loadtxt(p, dtype=np.int64, ndmin=1)
+    a = np.asarray(idx)
+    if a.dtype == bool: a = np.flatnonzero(a)
+    if a.ndim != 1 or len(a) == 0 or not np.issubdtype(a.dtype, np.integer) or a.min() < 0:
+        raise ValueError("train_idx must be a non-empty 1-d list of non-negative integer indices (or a boolean mask)")
+    return np.unique(a).tolist()
 
 def _base(dataset): return dataset.split(":", 1)[0] if not dataset.startswith("folder:") else "folder"
 
@@ -203,6 +215,7 @@ def resolve_config(method, **kw):
     if c["beta"] is None: c["beta"] = default_beta(method, c["dataset"])
     if c["burn_in"] is None: c["burn_in"] = round(0.75 * c["epochs"])
     if c["eval_steps"] is None: c["eval_steps"] = c["steps"]
+    if c["train_idx"] is not None: c["train_idx"] = _as_indices(c["train_idx"])
     check_range("epochs", c["epochs"], 0, lo_open=True, integer=True)
     check_range("batch_size", c["batch_size"], 0, lo_open=True, integer=True)
     for k in ("lr", "momentum", "weight_decay"): check_range(k, c[k], 0)
@@ -273,6 +286,9 @@ def _load_data(c, root):
     train_all = get_dataset(c["dataset"], "train", root, c["n_per_class"])
     test = get_dataset(c["dataset"], "test", root, c["n_per_class"])
     tr, val = train_val_split(train_all, c["val_frac"], seed=c["seed"]) if c["val_frac"] else (train_all, None)
+    if c.get("train_idx") is not None:
+        if c["train_idx"][-1] >= len(tr): raise ValueError(f"train_idx holds index {c['train_idx'][-1]}; the training split has {len(tr)} images")
+        tr = tr.subset(c["train_idx"])
     return tr, val, test
 
 def _subset(data, n, seed):
@@ -288,7 +304,7 @@ def is_finished(run_dir):
 def train(method, dataset="digits", arch="smallcnn", epochs=None, batch_size=128, lr=0.1, momentum=0.9,
           weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, device="auto", out_dir=None,
           n_per_class=None, attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
-          pct_start=0.25, select_after=0, root=None, stop_after=None, progress=True):
+          pct_start=0.25, select_after=0, train_idx=None, root=None, stop_after=None, progress=True):
     "Adversarially train `method` (a METHODS row) with energy tracking; resume or skip an existing run; return its run dir."
     args = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS}
     c = resolve_config(method, **args)
