@@ -6,7 +6,7 @@
 __all__ = ['BENCH_METHODS', 'GOALS', 'time_paired', 'paired_ratio', 'bench_data', 'benchmark', 'no_host_sync', 'profile_step',
            'format_record', 'cli_parser', 'main']
 
-# %% ../nbs/11_benchmark.ipynb #6204b525
+# %% ../nbs/11_benchmark.ipynb #da06166e
 import argparse, json, math, os, platform, statistics, sys, time
 from contextlib import ExitStack, nullcontext
 from unittest import mock
@@ -20,7 +20,7 @@ from .losses import default_beta
 from .models import get_model, ARCHS
 from .utils import check_choice, check_range, get_device, project_root, versions
 
-# %% ../nbs/11_benchmark.ipynb #c89a11e6
+# %% ../nbs/11_benchmark.ipynb #0ec69053
 def _sync(device):
     if device.type == "cuda": torch.cuda.synchronize(device)
 
@@ -52,7 +52,7 @@ def paired_ratio(num, den, scale=1.0):
     q = statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3
     return statistics.median(r), q[0], q[2]
 
-# %% ../nbs/11_benchmark.ipynb #00d023c3
+# %% ../nbs/11_benchmark.ipynb #7280aca0
 BENCH_METHODS = ("sat", "trades", "mart", "weat_nat", "weat_adv")
 
 def bench_data(dataset="digits", root=None, n=1024, seed=0):
@@ -151,7 +151,7 @@ def _summarise(times, options, machine, n_epoch, seconds):
     rec["seconds"] = seconds
     return rec
 
-# %% ../nbs/11_benchmark.ipynb #03c055cd
+# %% ../nbs/11_benchmark.ipynb #538870f2
 class _HostSync(RuntimeError): pass
 
 def no_host_sync():
@@ -162,7 +162,7 @@ def no_host_sync():
     for n in names: stack.enter_context(mock.patch.object(torch.Tensor, n, boom))
     return stack
 
-# %% ../nbs/11_benchmark.ipynb #86eecba9
+# %% ../nbs/11_benchmark.ipynb #84ae6383
 def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128, steps=10, dataset="digits", rows=15, sort_by=None, root=None):
     "The top `rows` operators of one `train_step` of `method` under torch.profiler, as a table string."
     from torch.profiler import profile, ProfilerActivity
@@ -180,7 +180,7 @@ def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128,
     key = sort_by or ("cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total")
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
-# %% ../nbs/11_benchmark.ipynb #cf9eb961
+# %% ../nbs/11_benchmark.ipynb #9777bb55
 GOALS = {"weat_over_trades": ("<=", 1.02), "pass_efficiency": (">=", 1.0), "loader_share": ("<=", 0.02)}
 
 def format_record(rec):
