@@ -163,6 +163,32 @@ def _merge(a, b):
     return out
 
 
+def proc_nbs():
+    """`nbdev_proc_nbs` (notebooks to `_proc/`) with two changes that make it safe and quick here.
+
+    1. With no Quarto on PATH, nbdev first tries to download and install Quarto and then runs `pip install -e ".[dev]"`,
+       changing whatever environment runs the build; the build needs neither, so that step is skipped.
+    2. To make `show_doc` output, nbdev runs the exported cells and every cell that imports something. A cell that
+       mixes imports with other code (a test that trains a model, say) would run whole; here only its imports run.
+       nbdev_test runs those cells in full anyway."""
+    import ast
+    import nbdev.processors as P, nbdev.quarto as Q
+    Q._ensure_quarto = lambda: None
+    call = P.exec_show_docs.__call__
+    def imports_only(self, cell):
+        trees = cell.parsed_() if cell.cell_type == "code" and P._do_eval(cell) else None
+        if trees and hasattr(self, "k") and self.nb.has_docs_ and not cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}:
+            body = list(trees)                    # the top-level statements
+            imps = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+            if imps and len(imps) < len(body):
+                self.k.run("\n".join(ast.unparse(n) for n in imps))
+                if self.k.exc: raise Exception(f"Error in {self.nb.path_ if hasattr(self.nb, 'path_') else 'a notebook'}, imports of:\n{cell.source}") from self.k.exc
+                return
+        return call(self, cell)
+    P.exec_show_docs.__call__ = imports_only
+    Q.nbdev_proc_nbs.__wrapped__(n_workers=0)     # in this process: worker processes would not see the two changes
+
+
 def _notebooks():
     return [p.stem for p in (ROOT / "nbs").glob("*.ipynb")]
 
@@ -171,9 +197,8 @@ def build(out=ROOT / "_docs", quiet=True, proc=True, figures=None):
     "Build the site into `out` (figures from `figures`, default figures/) and return its path."
     from smalldocs.site import build as smalldocs_build
     if proc:
-        exe = Path(sys.executable).parent / "nbdev_proc_nbs"
-        r = subprocess.run([str(exe if exe.exists() else "nbdev_proc_nbs")], cwd=ROOT, capture_output=True, text=True)
-        if r.returncode: raise DocsError(f"nbdev_proc_nbs failed: {r.stderr.strip()[-2000:]}")
+        r = subprocess.run([sys.executable, __file__, "--proc-only"], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode: raise DocsError(f"nbdev_proc_nbs failed: {r.stderr.strip()[-1500:]}")
     dist = katex_dist()
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,7 +228,9 @@ def main(argv=None):
     p.add_argument("--serve", type=int, metavar="PORT", help="after building, serve the site on 127.0.0.1:PORT")
     p.add_argument("--no-proc", action="store_true", help="reuse _proc/ as it is (skip nbdev_proc_nbs)")
     p.add_argument("--verbose", action="store_true", help="print smalldocs' warnings")
+    p.add_argument("--proc-only", action="store_true", help="only write _proc/ (nbdev_proc_nbs, made safe: see proc_nbs)")
     a = p.parse_args(argv)
+    if a.proc_only: return proc_nbs()
     try: site = build(a.out, quiet=not a.verbose, proc=not a.no_proc)
     except DocsError as e: sys.exit(f"build_docs: {e}")
     print(f"site written to {site}")
