@@ -85,13 +85,9 @@ def site(tmp_path_factory):
 
 
 def pages_of_notebooks():
-    "Each notebook's page name: its front matter's output-file (nbdev names a page after its module), else its stem."
-    out = {}
-    for nb in (ROOT / "nbs").glob("*.ipynb"):
-        d = json.loads(nb.read_text(encoding="utf-8"))
-        m = re.search(r"#\|\s*default_exp\s+(\S+)", "\n".join("".join(c["source"]) for c in d["cells"] if c["cell_type"] == "code"))
-        out[nb.stem] = (m.group(1).split(".")[-1] if m else nb.stem) + ".html"
-    return out
+    "Each notebook's page, named as nbdev names it (leading number dropped, lower case: 11_benchmark -> benchmark.html)."
+    from nbdev.doclinks import _nbpath2html
+    return {nb.stem: _nbpath2html(nb).name for nb in (ROOT / "nbs").glob("*.ipynb")}
 
 
 def test_site_has_every_notebook_in_paper_order(site):
