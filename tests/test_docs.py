@@ -34,14 +34,14 @@ def test_sidebar_follows_the_paper():
     "Energy, data/models, attacks, losses/training, evaluation, generation, analyses, tools; then figures, then tables."
     stems = ["table1_robustness", "fig10_x", "fig3_phases", "12_utils", "07_generate", "index", "fig1a_steps",
              "05_train", "00_energy", "figG_depth", "fig1_scatter", "03_attacks", "06_evaluate", "02_models",
-             "10_analysis", "01_data", "table2a_delta", "04_losses", "fig5bc_pm", "fig5a_subsets", "notes"]
+             "10_analysis", "01_data", "03a_footprint", "table2a_delta", "04_losses", "fig5bc_pm", "fig5a_subsets", "notes"]
     bar = sidebar(stems)
-    assert flat(bar) == ["index", "00_energy", "01_data", "02_models", "03_attacks", "04_losses", "05_train",
+    assert flat(bar) == ["index", "00_energy", "01_data", "02_models", "03_attacks", "03a_footprint", "04_losses", "05_train",
                          "06_evaluate", "07_generate", "10_analysis", "12_utils", "fig1_scatter", "fig1a_steps",
                          "fig3_phases", "fig5a_subsets", "fig5bc_pm", "fig10_x", "figG_depth", "table1_robustness",
                          "table2a_delta", "notes"]
     sections = [i["section"] for i in bar if isinstance(i, dict)]
-    assert sections == ["Data and models", "Losses and training", "Reproduce the figures", "Reproduce the tables", "More"]
+    assert sections == ["Data and models", "Attacks", "Losses and training", "Reproduce the figures", "Reproduce the tables", "More"]
     assert sidebar(["00_energy"]) == ["00_energy"]          # no empty sections, no index when there is none
 
 

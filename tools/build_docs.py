@@ -32,7 +32,7 @@ def _natural(s):
 
 def sidebar(stems):
     "Quarto sidebar `contents` for notebook stems (names without .ipynb): home, sections in the paper's order, figures, tables."
-    numbered = {s: int(m.group(1)) for s in stems if (m := re.match(r"(\d+)_", s))}
+    numbered = {s: int(m.group(1)) for s in stems if (m := re.match(r"(\d+)[a-zA-Z0-9]*_", s))}   # 03a_footprint is 3
     figs = sorted((s for s in stems if s.startswith("fig")), key=_natural)
     tabs = sorted((s for s in stems if s.startswith("table")), key=_natural)
     rest = sorted(s for s in stems if s not in numbered and s not in figs and s not in tabs and s != "index")
