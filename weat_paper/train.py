@@ -8,7 +8,7 @@ __all__ = ['TRAIN_DEFAULTS', 'loss_inputs', 'method_spec', 'train_batch', 'train
            'train', 'Run', 'load_run', 'phases', 'dynamics_frame', 'plot_phases', 'scatter_epochs',
            'plot_energy_scatter', 'delta_energy_table', 'cli_parser', 'main']
 
-# %% ../nbs/05_train.ipynb #4370b3c9
+# %% ../nbs/05_train.ipynb #8bda7c03
 import argparse, fcntl, hashlib, inspect, json, math, os, random, re, sys, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from .data import get_dataset, DeviceLoader, train_val_split
 from .models import get_model, model_state, save_checkpoint, load_checkpoint, load_model
 from .utils import check_choice, check_range, get_device, seed_everything, project_root, versions
 
-# %% ../nbs/05_train.ipynb #f922877e
+# %% ../nbs/05_train.ipynb #ade713f8
 def loss_inputs(spec):
     "Which logits (natural, adversarial) the loss of METHODS row `spec` reads."
     if "uses" in spec: return tuple(spec["uses"])
@@ -71,7 +71,7 @@ def train_step(model, opt, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=
             if za is not None: acc[2] += (za.argmax(-1) == y).sum(); acc[4] += len(y)
     return loss
 
-# %% ../nbs/05_train.ipynb #f783cabb
+# %% ../nbs/05_train.ipynb #a0e1fa86
 def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
     "Index where `values` starts a steep fall: within `window` steps it falls > max(drop * typical |step|, min_drop)."
     v = np.asarray(values, dtype=float)
@@ -86,7 +86,7 @@ def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
         if seg.max() - v[t] > max(drop * typical, min_drop): return start
     return None
 
-# %% ../nbs/05_train.ipynb #32264a1a
+# %% ../nbs/05_train.ipynb #cb84d570
 _SUMMARY = {"dE_x": "E(x) - E(x*)", "dE_xy": "E(x,y) - E(x*,y)", "E_x": "E(x)", "E_adv": "E(x*)",
             "E_xy": "E(x,y)", "E_adv_y": "E(x*,y)"}
 
@@ -148,14 +148,14 @@ class EnergyTracker:
             if i is not None:
                 self.onset = self.history[i]["epoch"]
                 warnings.warn(f"epoch {epoch}: mean ΔE(x) on {key.split('_')[0]} points has fallen steeply since epoch "
-                              f"{self.onset} ({self.history[i][key]:.3g} -> {row[key]:.3g}): the third phase, robust "
-                              f"overfitting (Sec. 3.2, Fig. 3)", stacklevel=3)
+                              f"{self.onset} ({self.history[i][key]:.3g} -> {row[key]:.3g}): the paper's third phase, where "
+                              f"robust overfitting begins (Sec. 3.2, Fig. 3); watch the robust test error", stacklevel=3)
         return self.onset
 
     def state_dict(self): return {"history": self.history, "onset": self.onset}
     def load_state_dict(self, sd): self.history, self.onset = list(sd["history"]), sd["onset"]
 
-# %% ../nbs/05_train.ipynb #e2903c23
+# %% ../nbs/05_train.ipynb #fce66e80
 def _rank_world():
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
@@ -183,7 +183,7 @@ def evaluate(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, devi
     c = _allreduce(counts).cpu()
     return float(c[0] / c[2]), float(c[1] / c[2]) if steps else float("nan")
 
-# %% ../nbs/05_train.ipynb #b05163e6
+# %% ../nbs/05_train.ipynb #b590bc62
 TRAIN_DEFAULTS = dict(dataset="digits", arch="smallcnn", epochs=None, batch_size=128, lr=0.1, momentum=0.9,
                       weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, n_per_class=None,
                       attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
@@ -239,7 +239,7 @@ def run_dir_for(method, runs=None, **kw):
     if diff: name += "_h" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:8]
     return Path(runs or project_root() / "runs") / name
 
-# %% ../nbs/05_train.ipynb #41fc015c
+# %% ../nbs/05_train.ipynb #00959a31
 def rng_state(loader=None):
     "Every random generator's state, checkpoint-safe."
     npst = np.random.get_state()
@@ -269,7 +269,7 @@ def run_lock(run_dir):
 def _write_json(path, obj):
     tmp = Path(str(path) + ".tmp"); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
 
-# %% ../nbs/05_train.ipynb #b985823e
+# %% ../nbs/05_train.ipynb #deb3078a
 def _sync_buffers(model):
     rank, world = _rank_world()
     if world > 1:
@@ -395,14 +395,17 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world):
             save_checkpoint(last, model_state(model, **info, epoch=epoch + 1, method=c["method"], optimizer=opt.state_dict(),
                                               scheduler=sched.state_dict(), rng=rng_state(loader), tracker=tracker.state_dict(),
                                               metrics=rows, best=list(best)))
-            pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
-            _write_json(run_dir / "status.json", {"epoch": epoch + 1, "epochs": c["epochs"], "finished": epoch + 1 == c["epochs"],
-                                                  "best_epoch": best[1], "best_val_pgd_acc": best[0],
-                                                  "overfitting_onset": tracker.onset})
+            _write_progress(run_dir, rows, c, best, tracker)
         if world > 1: dist.barrier()
+    if start >= end and rows and rank == 0: _write_progress(run_dir, rows, c, best, tracker)   # killed after last.pt, before these
     return run_dir
 
-# %% ../nbs/05_train.ipynb #b010da32
+def _write_progress(run_dir, rows, c, best, tracker):
+    pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
+    _write_json(run_dir / "status.json", {"epoch": rows[-1]["epoch"], "epochs": c["epochs"], "finished": rows[-1]["epoch"] == c["epochs"],
+                                          "best_epoch": best[1], "best_val_pgd_acc": best[0], "overfitting_onset": tracker.onset})
+
+# %% ../nbs/05_train.ipynb #4ffd364c
 @dataclass
 class Run:
     "A run directory read back: `config`, `metrics` (one row per epoch), `status`, and its energy arrays."
@@ -440,7 +443,7 @@ def load_run(run_dir):
     st = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
     return Run(d, json.loads((d / "config.json").read_text()), m, st)
 
-# %% ../nbs/05_train.ipynb #737f8c8b
+# %% ../nbs/05_train.ipynb #5dfecb22
 def _sse(x, y):
     if len(x) < 2: return 0.0
     A = np.c_[x, np.ones_like(x)]
@@ -463,7 +466,7 @@ def phases(values, epochs=None, min_len=2):
     slope = lambda a, b: float(np.polyfit(x[a:b], y[a:b], 1)[0])
     return {"b1": int(x[i]), "b2": int(x[j]), "slopes": (slope(0, i), slope(i, j), slope(j, n))}
 
-# %% ../nbs/05_train.ipynb #cc0da155
+# %% ../nbs/05_train.ipynb #2bc85ba0
 def _label(run): return run.config["method"]
 
 def dynamics_frame(runs):
@@ -507,7 +510,7 @@ def plot_phases(runs, min_len=2):
     fig.phases = ph
     return fig, df
 
-# %% ../nbs/05_train.ipynb #a453a300
+# %% ../nbs/05_train.ipynb #e7fb8263
 def scatter_epochs(run, k=3):
     "`k` tracked epochs spread over the run: first, middle(s), last."
     ep = run.epochs_tracked
@@ -545,7 +548,7 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
     fig.colorbar(cm.ScalarMappable(norm, cm.viridis), ax=axes[0, -1], label=r"CE of $\mathbf{x}^*$: $E(\mathbf{x}^*,y)-E(\mathbf{x}^*)$")
     return fig, df
 
-# %% ../nbs/05_train.ipynb #7e852847
+# %% ../nbs/05_train.ipynb #b1911d5a
 def delta_energy_table(runs):
     "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
     out = []
@@ -558,7 +561,7 @@ def delta_energy_table(runs):
                     "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
     return pd.DataFrame(out)
 
-# %% ../nbs/05_train.ipynb #24dafd5c
+# %% ../nbs/05_train.ipynb #fc19a096
 _HELP = dict(
     dataset="digits (default, offline), cifar10, cifar100, svhn, tinyimagenet or folder:<path>",
     arch="smallcnn, resnet18 (the paper's), preactresnet18, wrn28_10, wrn34_10",
@@ -616,5 +619,5 @@ def main(argv=None):
         print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} at epoch {st.get('best_epoch')})")
     return run_dir
 
-# %% ../nbs/05_train.ipynb #644d7d65
+# %% ../nbs/05_train.ipynb #ab68262a
 if __name__ == "__main__" and "__file__" in globals(): main()     # python -m weat_paper.train (torchrun -m ...); not in a notebook
