@@ -74,8 +74,11 @@ def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
 
 def test_gallery_lists_every_png(tmp_path):
     (tmp_path / "a.png").write_bytes(b"x"); (tmp_path / "b.png").write_bytes(b"x"); (tmp_path / "c.csv").write_text("")
+    for n in ("table1_x", "fig10_y", "figG_z", "fig2_w"): (tmp_path / f"{n}.png").write_bytes(b"x")
     md = gallery(tmp_path, [])
     assert "](figures/a.png)" in md and "](figures/b.png)" in md and "c.csv" not in md
+    order = [md.index(f"](figures/{n}.png)") for n in ("fig2_w", "fig10_y", "figG_z", "table1_x", "a", "b")]
+    assert order == sorted(order)                              # the paper's order: figures, appendix figures, tables
     assert "No figures yet" in gallery(tmp_path / "empty", [])
 
 

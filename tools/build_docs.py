@@ -102,10 +102,11 @@ def figure_command(png_stem, notebooks):
 
 
 def gallery(figures, notebooks):
-    "Markdown of the home page's gallery: every figures/*.png, newest first, each with the command that made it."
-    pngs = sorted(figures.glob("*.png"), key=lambda p: (-p.stat().st_mtime, p.name))
+    "Markdown of the home page's gallery: every figures/*.png in the paper's order, each with the command that made it."
+    kind = lambda stem: 0 if stem.startswith("fig") else 1 if stem.startswith("table") else 2
+    pngs = sorted(figures.glob("*.png"), key=lambda p: (kind(p.stem), _natural(p.stem)))
     if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
-    parts = ["## Figure gallery\n\nThe figures in `figures/`, newest first, each with the command that wrote it."]
+    parts = ["## Figure gallery\n\nThe figures in `figures/`, in the paper's order, each with the command that wrote it."]
     for p in pngs:
         cmd = figure_command(p.stem, notebooks)
         how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
