@@ -6,17 +6,17 @@
 __all__ = ['METRICS', 'PAPER_NAMES', 'read_run', 'gather', 'aggregate', 'compare', 'pm', 'wide', 'to_markdown', 'save_table',
            'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
 
-# %% ../nbs/13_results.ipynb #75b14d5b
+# %% ../nbs/13_results.ipynb #7b0a593b
 import argparse, hashlib, json, os, shlex, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .train import train, run_dir_for, is_finished
+from .train import train, run_dir_for, is_finished, run_lock
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
 from .utils import check_choice, figures_dir, paper_table, project_root
 
-# %% ../nbs/13_results.ipynb #8eb9f4a2
+# %% ../nbs/13_results.ipynb #911eff07
 _NOT_VARIANT = ("seed", "versions", "world_size")
 
 def read_run(run_dir):
@@ -65,7 +65,7 @@ def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"),
         out[f"{m}_std"] = g[m].std(ddof=1)
     return out.reset_index()
 
-# %% ../nbs/13_results.ipynb #4819829c
+# %% ../nbs/13_results.ipynb #4670be3a
 PAPER_NAMES = {"sat": "SAT", "trades": "TRADES", "mart": "MART", "mail_trades": "MAIL-TRADES",
                "weat_nat": "WEAT_NAT", "weat_adv": "WEAT_ADV"}
 _PAPER_METRIC = {"clean": "natural", "pgd20": "pgd20", "autoattack": "autoattack"}
@@ -118,15 +118,15 @@ def to_markdown(df):
     lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
-def save_table(df, name, **tags):
-    "Save `df` as figures/<name>[_k-v...].csv and .md; return the CSV path."
+def save_table(df, name, markdown=True, **tags):
+    "Save `df` as figures/<name>[_k-v...].csv (and .md when `markdown`); return the CSV path."
     stem = "_".join([name] + [f"{k}-{v}" for k, v in tags.items() if v is not None]).replace("/", "-").replace(":", "-")
     d = figures_dir()
     df.to_csv(d / f"{stem}.csv", index=False)
-    (d / f"{stem}.md").write_text(to_markdown(df))
+    if markdown: (d / f"{stem}.md").write_text(to_markdown(df))
     return d / f"{stem}.csv"
 
-# %% ../nbs/13_results.ipynb #e60d7b2e
+# %% ../nbs/13_results.ipynb #28180fae
 def grid(methods, seeds=(0,), **common):
     "Methods × seeds as a list of run specs (dicts of `train` arguments); `common` goes into every run."
     return [dict(method=m, seed=s, **common) for m in methods for s in seeds]
@@ -156,10 +156,11 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
         train(method, out_dir=d, device=device, root=root, progress=progress, **spec)
         ev = None
         if is_finished(d) and rank == 0 and attacks:
-            before = (d / "eval.json").read_text() if (d / "eval.json").is_file() else None
-            ev = evaluate(d, attacks=attacks, n=n, n_autoattack=n_autoattack, autoattack_attacks=autoattack_attacks,
-                          device=device, root=root)
-            evaluated = before != (d / "eval.json").read_text()
+            with run_lock(d):          # two notebooks (or sweeps) sharing a run evaluate it one after the other
+                before = (d / "eval.json").read_text() if (d / "eval.json").is_file() else None
+                ev = evaluate(d, attacks=attacks, n=n, n_autoattack=n_autoattack, autoattack_attacks=autoattack_attacks,
+                              device=device, root=root)
+                evaluated = before != (d / "eval.json").read_text()
             if log: log(f"{d.name}: " + ", ".join(f"{k} {v:.2f}" for k, v in ev.items()) + ("" if evaluated else " (stored)"))
         else: evaluated = False
         if world > 1:
@@ -168,7 +169,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
                          finished=is_finished(d), dir=str(d), **(ev or {})))
     return pd.DataFrame(done)
 
-# %% ../nbs/13_results.ipynb #d2958767
+# %% ../nbs/13_results.ipynb #78d3665d
 def _value(s):
     "A --set value: int, float, None, True/False, or the string itself."
     if s in ("None", "none"): return None
