@@ -63,9 +63,8 @@ def train_batch(model, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=10, 
     return spec["loss"](zn, za, y, beta, **loss_kw), zn, za
 
 def train_step(model, opt, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=10, sched=None, acc=None, params=None,
-               amp=False, channels_last=False, **loss_kw):
+               amp=False, **loss_kw):
     "One optimiser step of the training loop: `train_batch`, backward, (all-reduce), step; adds loss and correct counts to `acc` on the device."
-    if channels_last: x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):    # fast path on CUDA: bf16 autocast
         loss, zn, za = train_batch(model, x, y, spec, beta, eps, alpha, steps, **loss_kw)
     opt.zero_grad(set_to_none=True)
@@ -81,7 +80,7 @@ def train_step(model, opt, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=
     return loss
 
 def fast_model(model, channels_last=False, compile=False):
-    "`model` in channels-last memory format (in place) and/or wrapped by `torch.compile` (sharing its weights): the fast path's model options."
+    "`model` in channels-last memory format (in place; its activations follow, the batch and the attack's noise stay as they are) and/or wrapped by `torch.compile`."
     if channels_last: model = model.to(memory_format=torch.channels_last)
     return torch.compile(model) if compile else model
 
@@ -388,8 +387,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
                    leave=True, file=sys.stderr, dynamic_ncols=True)
         for x, y in loader:
             if world > 1: x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
-            train_step(fmodel, opt, x, y, spec, c["beta"], c["eps"], c["alpha"], c["steps"], sched, acc, params,
-                       c["amp"], fast.get("channels_last", False), **kw)
+            train_step(fmodel, opt, x, y, spec, c["beta"], c["eps"], c["alpha"], c["steps"], sched, acc, params, c["amp"], **kw)
             bar.update(1)
         _sync_buffers(model)
         a = _allreduce(acc).cpu().tolist()
