@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'loss_inputs', 'method_spec', 'mode_free', 'train_batch', 'train_step', 'fast_model', 'steep_fall',
            'energies', 'EnergyTracker', 'evaluate', 'resolve_config', 'run_dir_for', 'rng_state', 'set_rng_state',
-           'run_lock', 'is_finished', 'train', 'Run', 'load_run']
+           'run_lock', 'is_finished', 'train', 'Run', 'load_run', 'phases', 'dynamics_frame', 'plot_phases',
+           'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'cli_parser', 'main']
 
-# %% ../nbs/05_train.ipynb #2089fc49
+# %% ../nbs/05_train.ipynb #666375e3
 import argparse, fcntl, hashlib, inspect, json, math, os, random, re, sys, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .data import get_dataset, DeviceLoader, train_val_split
 from .models import get_model, model_state, save_checkpoint, load_checkpoint, load_model
 from .utils import check_choice, check_range, get_device, seed_everything, project_root, versions
 
-# %% ../nbs/05_train.ipynb #f13350ff
+# %% ../nbs/05_train.ipynb #fe6c46c9
 def loss_inputs(spec):
     "Which logits (natural, adversarial) the loss of METHODS row `spec` reads."
     if "uses" in spec: return tuple(spec["uses"])
@@ -84,12 +85,13 @@ def fast_model(model, channels_last=False, compile=False):
     if channels_last: model = model.to(memory_format=torch.channels_last)
     return torch.compile(model) if compile else model
 
-# %% ../nbs/05_train.ipynb #c59741ff
-def steep_fall(values, window=3, drop=4.0, min_drop=0.25):
+# %% ../nbs/05_train.ipynb #f55fb0f9
+def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
     "Index where `values` starts a steep fall: within `window` steps it falls > max(drop * typical |step|, min_drop)."
     v = np.asarray(values, dtype=float)
     for t in range(window, len(v)):
-        lo = max(0, t - window)
+        lo = max(skip, t - window)
+        if lo >= t: continue
         seg = v[lo:t + 1]
         start = lo + int(np.argmax(seg))
         if start == t: continue
@@ -98,7 +100,7 @@ def steep_fall(values, window=3, drop=4.0, min_drop=0.25):
         if seg.max() - v[t] > max(drop * typical, min_drop): return start
     return None
 
-# %% ../nbs/05_train.ipynb #6ab1df14
+# %% ../nbs/05_train.ipynb #76f22c7e
 _SUMMARY = {"dE_x": "E(x) - E(x*)", "dE_xy": "E(x,y) - E(x*,y)", "E_x": "E(x)", "E_adv": "E(x*)",
             "E_xy": "E(x,y)", "E_adv_y": "E(x*,y)"}
 
@@ -117,11 +119,11 @@ def energies(model, x, y, x_adv, batch_size=512):
 
 class EnergyTracker:
     "Per-sample energies of natural and adversarial points of fixed subsets, each epoch; summaries; a steep-fall warning."
-    def __init__(self, subsets, attack, out_dir=None, seed=0, window=3, drop=4.0, min_drop=0.25, batch_size=512):
+    def __init__(self, subsets, attack, out_dir=None, seed=0, window=3, drop=4.0, min_drop=0.25, skip=0, batch_size=512):
         self.subsets = {k: (x, y) for k, (x, y) in subsets.items()}
         self.attack, self.seed, self.batch_size = attack, seed, batch_size
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.window, self.drop, self.min_drop = window, drop, min_drop
+        self.window, self.drop, self.min_drop, self.skip = window, drop, min_drop, skip
         self.history, self.onset = [], None
 
     def measure(self, model, epoch):
@@ -156,7 +158,7 @@ class EnergyTracker:
         key = f"{next(iter(self.subsets))}_dE_x"
         if self.onset is None and self.history:
             row = self.history[-1]
-            i = steep_fall([h[key] for h in self.history], self.window, self.drop, self.min_drop)
+            i = steep_fall([h[key] for h in self.history], self.window, self.drop, self.min_drop, self.skip)
             if i is not None:
                 self.onset = self.history[i]["epoch"]
                 warnings.warn(f"epoch {epoch}: mean ΔE(x) on {key.split('_')[0]} points has fallen steeply since epoch "
@@ -167,7 +169,7 @@ class EnergyTracker:
     def state_dict(self): return {"history": self.history, "onset": self.onset}
     def load_state_dict(self, sd): self.history, self.onset = list(sd["history"]), sd["onset"]
 
-# %% ../nbs/05_train.ipynb #abf0e389
+# %% ../nbs/05_train.ipynb #da66dfe1
 def _rank_world():
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
@@ -195,7 +197,7 @@ def evaluate(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, devi
     c = _allreduce(counts).cpu()
     return float(c[0] / c[2]), float(c[1] / c[2]) if steps else float("nan")
 
-# %% ../nbs/05_train.ipynb #2d849bd8
+# %% ../nbs/05_train.ipynb #9b62ef72
 TRAIN_DEFAULTS = dict(dataset="digits", arch="smallcnn", epochs=None, batch_size=128, lr=0.1, momentum=0.9,
                       weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, n_per_class=None,
                       attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
@@ -251,7 +253,7 @@ def run_dir_for(method, runs=None, **kw):
     if diff: name += "_h" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:8]
     return Path(runs or project_root() / "runs") / name
 
-# %% ../nbs/05_train.ipynb #fa33e7f7
+# %% ../nbs/05_train.ipynb #4c9958c5
 def rng_state(loader=None):
     "Every random generator's state, checkpoint-safe."
     npst = np.random.get_state()
@@ -281,7 +283,7 @@ def run_lock(run_dir):
 def _write_json(path, obj):
     tmp = Path(str(path) + ".tmp"); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
 
-# %% ../nbs/05_train.ipynb #440926a9
+# %% ../nbs/05_train.ipynb #2c0ed373
 def _sync_buffers(model):
     rank, world = _rank_world()
     if world > 1:
@@ -366,7 +368,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
     track_kind = spec["attack"] or "ce"
     tracker = EnergyTracker({"train": _subset(tr, c["track_n"], c["seed"] + 1), "test": _subset(test, c["track_n"], c["seed"] + 2)},
                             lambda m, x, y: pgd(m, x, y, c["eps"], c["alpha"], c["steps"], loss=track_kind, validate=False),
-                            out_dir=run_dir / "energy" if rank == 0 else None, seed=c["seed"])
+                            out_dir=run_dir / "energy" if rank == 0 else None, seed=c["seed"], skip=round(c["pct_start"] * c["epochs"]))
     start, rows, best = 0, [], (-1.0, 0)
     last = run_dir / "last.pt"
     if last.is_file():
@@ -417,7 +419,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
         if world > 1: dist.barrier()
     return run_dir
 
-# %% ../nbs/05_train.ipynb #fc83f537
+# %% ../nbs/05_train.ipynb #6ec5f9d1
 @dataclass
 class Run:
     "A run directory read back: `config`, `metrics` (one row per epoch), `status`, and its energy arrays."
@@ -454,3 +456,180 @@ def load_run(run_dir):
     m = pd.read_csv(d / "metrics.csv") if (d / "metrics.csv").is_file() else pd.DataFrame()
     st = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
     return Run(d, json.loads((d / "config.json").read_text()), m, st)
+
+# %% ../nbs/05_train.ipynb #be6a4ace
+def _sse(x, y):
+    if len(x) < 2: return 0.0
+    A = np.c_[x, np.ones_like(x)]
+    r = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    return float(r @ r)
+
+def phases(values, epochs=None, min_len=2):
+    "Three-segment least-squares fit of a curve: {'b1', 'b2' (first epochs of phases 2 and 3), 'slopes' per phase}."
+    y = np.asarray(values, dtype=float)
+    x = np.arange(1, len(y) + 1, dtype=float) if epochs is None else np.asarray(epochs, dtype=float)
+    n = len(y)
+    if n < 3 * min_len: raise ValueError(f"phases need at least {3 * min_len} epochs, got {n}")
+    best = (np.inf, None, None)
+    for i in range(min_len, n - 2 * min_len + 1):
+        s1 = _sse(x[:i], y[:i])
+        for j in range(i + min_len, n - min_len + 1):
+            sse = s1 + _sse(x[i:j], y[i:j]) + _sse(x[j:], y[j:])
+            if sse < best[0] - 1e-12: best = (sse, i, j)
+    _, i, j = best
+    slope = lambda a, b: float(np.polyfit(x[a:b], y[a:b], 1)[0])
+    return {"b1": int(x[i]), "b2": int(x[j]), "slopes": (slope(0, i), slope(i, j), slope(j, n))}
+
+# %% ../nbs/05_train.ipynb #26e348d5
+def _label(run): return run.config["method"]
+
+def dynamics_frame(runs):
+    "Per-epoch ΔE(x), ΔE(x,y) (train and test tracked points) and robust test error of `runs`, one row per run and epoch."
+    rows = []
+    for r in runs:
+        m = r.metrics
+        rows.append(pd.DataFrame({"method": _label(r), "epoch": m.epoch, "train_dE_x": m.train_dE_x, "test_dE_x": m.test_dE_x,
+                                  "train_dE_xy": m.train_dE_xy, "robust_test_error": 1 - m.test_pgd_acc,
+                                  "test_error": 1 - m.test_acc, "run_dir": str(r.dir)}))
+    return pd.concat(rows, ignore_index=True)
+
+def plot_phases(runs, min_len=2):
+    "Fig. 3: ΔE(x) on training points and robust test error per epoch, the three phases of the first run shaded."
+    import matplotlib.pyplot as plt
+    from weat_paper.utils import set_style
+    set_style()
+    runs = [load_run(r) if not isinstance(r, Run) else r for r in (runs if isinstance(runs, (list, tuple)) else [runs])]
+    df = dynamics_frame(runs)
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for k, r in enumerate(runs):
+        d = df[df.method == _label(r)]
+        col = f"C{k}"
+        a1.plot(d.epoch, d.train_dE_x, color=col, marker="o", ms=3, label=f"{_label(r)}: train")
+        a1.plot(d.epoch, d.test_dE_x, color=col, ls="--", alpha=0.6, label=f"{_label(r)}: test")
+        a2.plot(d.epoch, d.robust_test_error, color=col, marker="o", ms=3, label=_label(r))
+        onset = r.status.get("overfitting_onset")
+        if onset is not None:
+            for a in (a1, a2): a.axvline(onset, color=col, ls=":", lw=1.5)
+    ph = None
+    if len(runs[0].metrics) >= 3 * min_len:
+        ph = phases(runs[0].metrics.train_dE_x, runs[0].metrics.epoch, min_len)
+        edges = [runs[0].metrics.epoch.min() - 0.5, ph["b1"] - 0.5, ph["b2"] - 0.5, runs[0].metrics.epoch.max() + 0.5]
+        for p in range(3):
+            for a in (a1, a2): a.axvspan(edges[p], edges[p + 1], color="0.5", alpha=0.06 * (p + 1), lw=0)
+            a1.text((edges[p] + edges[p + 1]) / 2, 1.0, f"phase {p + 1}", transform=a1.get_xaxis_transform(), ha="center", va="bottom", fontsize=9)
+    a1.set_ylabel(r"mean $\Delta E(\mathbf{x}) = E(\mathbf{x}) - E(\mathbf{x}^*)$")
+    a2.set_ylabel("robust test error (PGD)"); a2.set_xlabel("epoch")
+    a1.legend(fontsize=8, ncol=2); a2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.phases = ph
+    return fig, df
+
+# %% ../nbs/05_train.ipynb #fb5cfcb5
+def scatter_epochs(run, k=3):
+    "`k` tracked epochs spread over the run: first, middle(s), last."
+    ep = run.epochs_tracked
+    return sorted({ep[i * (len(ep) - 1) // (k - 1)] for i in range(k)}) if len(ep) > 1 else ep
+
+def plot_energy_scatter(run, epochs=None, subset="train", n=128):
+    "Fig. 1/M: E(x,y) against E(x) with arrows to (E(x*), E(x*,y)), coloured by attack strength (top) and class (bottom)."
+    import matplotlib.pyplot as plt
+    from matplotlib import cm, colors
+    from weat_paper.utils import set_style
+    set_style()
+    run = load_run(run) if not isinstance(run, Run) else run
+    epochs = scatter_epochs(run) if epochs is None else list(epochs)
+    frames = [run.energy(subset, e).iloc[:n].assign(epoch=e) for e in epochs]
+    df = pd.concat(frames, ignore_index=True)
+    df["adv_ce"] = df.E_adv_y - df.E_adv
+    norm = colors.Normalize(0, max(float(df.adv_ce.quantile(0.95)), 1e-6))
+    ncls = int(df.y.max()) + 1
+    fig, axes = plt.subplots(2, len(epochs), figsize=(4.2 * len(epochs), 8), squeeze=False)
+    for c, e in enumerate(epochs):
+        d = df[df.epoch == e]
+        for r, colours in enumerate((cm.viridis(norm(d.adv_ce)), cm.tab10(d.y.to_numpy() % 10))):
+            a = axes[r, c]
+            a.scatter(d.E_x, d.E_xy, s=6, color="k", zorder=3)
+            a.quiver(d.E_x, d.E_xy, d.E_adv - d.E_x, d.E_adv_y - d.E_xy, color=colours, angles="xy", scale_units="xy",
+                     scale=1, width=0.004, alpha=0.8)
+            lo = min(d.E_x.min(), d.E_adv.min(), d.E_xy.min()); hi = max(d.E_x.max(), d.E_adv.max(), d.E_adv_y.max())
+            a.plot([lo, hi], [lo, hi], "k--", lw=1)
+            a.set_xlabel(r"$E(\mathbf{x})$"); a.set_ylabel(r"$E(\mathbf{x}, y)$")
+            a.set_title(f"epoch {e}" + (" — colour: attack strength" if r == 0 else f" — colour: class (0..{ncls - 1})"), fontsize=10)
+    fig.colorbar(cm.ScalarMappable(norm, cm.viridis), ax=axes[0].tolist(), label=r"CE of $\mathbf{x}^*$: $E(\mathbf{x}^*,y)-E(\mathbf{x}^*)$")
+    return fig, df
+
+# %% ../nbs/05_train.ipynb #ab148008
+def delta_energy_table(runs):
+    "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
+    out = []
+    for r in runs:
+        r = load_run(r) if not isinstance(r, Run) else r
+        last, b = r.metrics.iloc[-1], r.status.get("best_epoch")
+        best = r.metrics[r.metrics.epoch == b].iloc[0] if b else last
+        out.append({"method": _label(r), "epochs": int(last.epoch), "train_dE_x": last.train_dE_x, "test_dE_x": last.test_dE_x,
+                    "train_dE_xy": last.train_dE_xy, "test_dE_xy": last.test_dE_xy, "best_epoch": b,
+                    "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
+    return pd.DataFrame(out)
+
+# %% ../nbs/05_train.ipynb #cb5ef530
+_HELP = dict(
+    dataset="digits (default, offline), cifar10, cifar100, svhn, tinyimagenet or folder:<path>",
+    arch="smallcnn, resnet18 (the paper's), preactresnet18, wrn28_10, wrn34_10",
+    epochs="training epochs (default: the paper's, 100; 30 on svhn)", batch_size="batch size (all ranks together)",
+    lr="maximum learning rate of the one-cycle schedule", momentum="SGD momentum", weight_decay="SGD weight decay",
+    eps="l_inf radius of the attacks, e.g. 8/255", alpha="attack step size (default 2/255; 1/255 on svhn)",
+    steps="attack steps in training", beta="the loss's beta (default: the paper's for the method and dataset)",
+    seed="random seed", device="auto, cpu, cuda or cuda:N", out_dir="run directory (default runs/<method>_<dataset>_...)",
+    n_per_class="train on a class-balanced subset with this many images per class (test split likewise)",
+    attack="override the method's inner attack: ce, kl or none", burn_in="MAIL-TRADES: plain TRADES before this epoch (default 75%%)",
+    val_frac="fraction of the training images held out for model selection", eval_steps="PGD steps of the per-epoch evaluation (default: steps)",
+    track_n="images of the train and of the test split the energy tracker follows", augment="random crop (and flip) augmentation",
+    pct_start="fraction of the one-cycle schedule spent warming up", select_after="select best.pt only after this epoch",
+    root="data folder (default <project root>/data)", stop_after="stop after this epoch, leaving the run resumable",
+    progress="show a progress bar per epoch", train_idx="train only on these training-split indices (a .npy or .txt file)",
+    amp="fast path (CUDA): bf16 autocast in the training step (changes the numbers: part of the run's identity)",
+    channels_last="fast path (CUDA): channels-last memory format for the model", compile="fast path: torch.compile the model for the training step")
+
+def _number(s):
+    from fractions import Fraction
+    try: return float(Fraction(s))
+    except (ValueError, ZeroDivisionError): raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+
+def cli_parser():
+    "The argument parser of `weat-train`: every option of `train`."
+    p = argparse.ArgumentParser(prog="weat-train", description="Adversarial training with energy tracking (weat_paper.train).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("method", choices=list(METHODS), help="training method (a row of weat_paper.losses.METHODS)")
+    for name, par in inspect.signature(train).parameters.items():
+        if name == "method": continue
+        d, flag = par.default, "--" + name.replace("_", "-")
+        if isinstance(d, bool): p.add_argument(flag, dest=name, default=d, action=argparse.BooleanOptionalAction, help=_HELP[name])
+        elif name == "attack": p.add_argument(flag, dest=name, default=d, choices=["ce", "kl", "none"], help=_HELP[name])
+        else:
+            typ = int if isinstance(d, int) or name in ("epochs", "n_per_class", "burn_in", "eval_steps", "stop_after") else (
+                  _number if isinstance(d, float) or name in ("alpha", "beta") else str)
+            p.add_argument(flag, dest=name, type=typ, default=d, help=_HELP[name])
+    return p
+
+def main(argv=None):
+    "Entry point of `weat-train`."
+    args = vars(cli_parser().parse_args(argv))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        cuda = torch.cuda.is_available() and args["device"] != "cpu"
+        if cuda: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group("nccl" if cuda else "gloo")
+    rank = _rank_world()[0]
+    try:
+        run_dir = train(**args)
+    except (ValueError, FileNotFoundError) as e:
+        cli_parser().exit(2, f"weat-train: error: {e}\n")
+    finally:
+        if world > 1 and dist.is_initialized(): dist.destroy_process_group()
+    if rank == 0:
+        st = load_run(run_dir).status
+        print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} at epoch {st.get('best_epoch')})")
+    return run_dir
+
+# %% ../nbs/05_train.ipynb #a877d815
+if __name__ == "__main__" and "__file__" in globals(): main()     # python -m weat_paper.train (torchrun -m ...); not in a notebook
