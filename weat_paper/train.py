@@ -8,7 +8,7 @@ __all__ = ['TRAIN_DEFAULTS', 'loss_inputs', 'method_spec', 'mode_free', 'train_b
            'run_lock', 'is_finished', 'train', 'Run', 'load_run', 'phases', 'dynamics_frame', 'plot_phases',
            'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'cli_parser', 'main']
 
-# %% ../nbs/05_train.ipynb #666375e3
+# %% ../nbs/05_train.ipynb #4370b3c9
 import argparse, fcntl, hashlib, inspect, json, math, os, random, re, sys, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from .data import get_dataset, DeviceLoader, train_val_split
 from .models import get_model, model_state, save_checkpoint, load_checkpoint, load_model
 from .utils import check_choice, check_range, get_device, seed_everything, project_root, versions
 
-# %% ../nbs/05_train.ipynb #fe6c46c9
+# %% ../nbs/05_train.ipynb #f922877e
 def loss_inputs(spec):
     "Which logits (natural, adversarial) the loss of METHODS row `spec` reads."
     if "uses" in spec: return tuple(spec["uses"])
@@ -85,7 +85,7 @@ def fast_model(model, channels_last=False, compile=False):
     if channels_last: model = model.to(memory_format=torch.channels_last)
     return torch.compile(model) if compile else model
 
-# %% ../nbs/05_train.ipynb #f55fb0f9
+# %% ../nbs/05_train.ipynb #f783cabb
 def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
     "Index where `values` starts a steep fall: within `window` steps it falls > max(drop * typical |step|, min_drop)."
     v = np.asarray(values, dtype=float)
@@ -100,7 +100,7 @@ def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
         if seg.max() - v[t] > max(drop * typical, min_drop): return start
     return None
 
-# %% ../nbs/05_train.ipynb #76f22c7e
+# %% ../nbs/05_train.ipynb #32264a1a
 _SUMMARY = {"dE_x": "E(x) - E(x*)", "dE_xy": "E(x,y) - E(x*,y)", "E_x": "E(x)", "E_adv": "E(x*)",
             "E_xy": "E(x,y)", "E_adv_y": "E(x*,y)"}
 
@@ -169,7 +169,7 @@ class EnergyTracker:
     def state_dict(self): return {"history": self.history, "onset": self.onset}
     def load_state_dict(self, sd): self.history, self.onset = list(sd["history"]), sd["onset"]
 
-# %% ../nbs/05_train.ipynb #da66dfe1
+# %% ../nbs/05_train.ipynb #e2903c23
 def _rank_world():
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
@@ -197,7 +197,7 @@ def evaluate(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, devi
     c = _allreduce(counts).cpu()
     return float(c[0] / c[2]), float(c[1] / c[2]) if steps else float("nan")
 
-# %% ../nbs/05_train.ipynb #9b62ef72
+# %% ../nbs/05_train.ipynb #b05163e6
 TRAIN_DEFAULTS = dict(dataset="digits", arch="smallcnn", epochs=None, batch_size=128, lr=0.1, momentum=0.9,
                       weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, n_per_class=None,
                       attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
@@ -253,7 +253,7 @@ def run_dir_for(method, runs=None, **kw):
     if diff: name += "_h" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:8]
     return Path(runs or project_root() / "runs") / name
 
-# %% ../nbs/05_train.ipynb #4c9958c5
+# %% ../nbs/05_train.ipynb #41fc015c
 def rng_state(loader=None):
     "Every random generator's state, checkpoint-safe."
     npst = np.random.get_state()
@@ -283,7 +283,7 @@ def run_lock(run_dir):
 def _write_json(path, obj):
     tmp = Path(str(path) + ".tmp"); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
 
-# %% ../nbs/05_train.ipynb #2c0ed373
+# %% ../nbs/05_train.ipynb #b985823e
 def _sync_buffers(model):
     rank, world = _rank_world()
     if world > 1:
@@ -419,7 +419,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
         if world > 1: dist.barrier()
     return run_dir
 
-# %% ../nbs/05_train.ipynb #6ec5f9d1
+# %% ../nbs/05_train.ipynb #b010da32
 @dataclass
 class Run:
     "A run directory read back: `config`, `metrics` (one row per epoch), `status`, and its energy arrays."
@@ -457,7 +457,7 @@ def load_run(run_dir):
     st = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
     return Run(d, json.loads((d / "config.json").read_text()), m, st)
 
-# %% ../nbs/05_train.ipynb #be6a4ace
+# %% ../nbs/05_train.ipynb #737f8c8b
 def _sse(x, y):
     if len(x) < 2: return 0.0
     A = np.c_[x, np.ones_like(x)]
@@ -480,7 +480,7 @@ def phases(values, epochs=None, min_len=2):
     slope = lambda a, b: float(np.polyfit(x[a:b], y[a:b], 1)[0])
     return {"b1": int(x[i]), "b2": int(x[j]), "slopes": (slope(0, i), slope(i, j), slope(j, n))}
 
-# %% ../nbs/05_train.ipynb #26e348d5
+# %% ../nbs/05_train.ipynb #cc0da155
 def _label(run): return run.config["method"]
 
 def dynamics_frame(runs):
@@ -524,7 +524,7 @@ def plot_phases(runs, min_len=2):
     fig.phases = ph
     return fig, df
 
-# %% ../nbs/05_train.ipynb #fb5cfcb5
+# %% ../nbs/05_train.ipynb #a453a300
 def scatter_epochs(run, k=3):
     "`k` tracked epochs spread over the run: first, middle(s), last."
     ep = run.epochs_tracked
@@ -543,7 +543,7 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
     df["adv_ce"] = df.E_adv_y - df.E_adv
     norm = colors.Normalize(0, max(float(df.adv_ce.quantile(0.95)), 1e-6))
     ncls = int(df.y.max()) + 1
-    fig, axes = plt.subplots(2, len(epochs), figsize=(4.2 * len(epochs), 8), squeeze=False)
+    fig, axes = plt.subplots(2, len(epochs), figsize=(4.2 * len(epochs), 8), squeeze=False, constrained_layout=True)
     for c, e in enumerate(epochs):
         d = df[df.epoch == e]
         for r, colours in enumerate((cm.viridis(norm(d.adv_ce)), cm.tab10(d.y.to_numpy() % 10))):
@@ -553,12 +553,16 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
                      scale=1, width=0.004, alpha=0.8)
             lo = min(d.E_x.min(), d.E_adv.min(), d.E_xy.min()); hi = max(d.E_x.max(), d.E_adv.max(), d.E_adv_y.max())
             a.plot([lo, hi], [lo, hi], "k--", lw=1)
-            a.set_xlabel(r"$E(\mathbf{x})$"); a.set_ylabel(r"$E(\mathbf{x}, y)$")
-            a.set_title(f"epoch {e}" + (" — colour: attack strength" if r == 0 else f" — colour: class (0..{ncls - 1})"), fontsize=10)
-    fig.colorbar(cm.ScalarMappable(norm, cm.viridis), ax=axes[0].tolist(), label=r"CE of $\mathbf{x}^*$: $E(\mathbf{x}^*,y)-E(\mathbf{x}^*)$")
+            a.set_xlabel(r"$E(\mathbf{x})$")
+            a.set_ylabel(r"$E(\mathbf{x}, y)$" + ("" if c else ("\ncolour: attack strength", "\ncolour: class")[r]))
+            if r == 0: a.set_title(f"epoch {e}")
+    from matplotlib.lines import Line2D
+    axes[1, -1].legend([Line2D([], [], color=cm.tab10(k % 10), lw=2) for k in range(ncls)], [str(k) for k in range(ncls)],
+                       title="class", fontsize=7, ncol=2, loc="upper left")
+    fig.colorbar(cm.ScalarMappable(norm, cm.viridis), ax=axes[0, -1], label=r"CE of $\mathbf{x}^*$: $E(\mathbf{x}^*,y)-E(\mathbf{x}^*)$")
     return fig, df
 
-# %% ../nbs/05_train.ipynb #ab148008
+# %% ../nbs/05_train.ipynb #7e852847
 def delta_energy_table(runs):
     "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
     out = []
@@ -571,7 +575,7 @@ def delta_energy_table(runs):
                     "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
     return pd.DataFrame(out)
 
-# %% ../nbs/05_train.ipynb #cb5ef530
+# %% ../nbs/05_train.ipynb #24dafd5c
 _HELP = dict(
     dataset="digits (default, offline), cifar10, cifar100, svhn, tinyimagenet or folder:<path>",
     arch="smallcnn, resnet18 (the paper's), preactresnet18, wrn28_10, wrn34_10",
@@ -631,5 +635,5 @@ def main(argv=None):
         print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} at epoch {st.get('best_epoch')})")
     return run_dir
 
-# %% ../nbs/05_train.ipynb #a877d815
+# %% ../nbs/05_train.ipynb #644d7d65
 if __name__ == "__main__" and "__file__" in globals(): main()     # python -m weat_paper.train (torchrun -m ...); not in a notebook
