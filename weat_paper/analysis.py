@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from .energy import energy, joint_energy
 from .losses import probabilistic_margin
 from .utils import check_choice, check_range
-from .attacks import pgd
 
 # %% ../nbs/10_analysis.ipynb #ad93f7bd
 @torch.no_grad()
@@ -45,17 +44,12 @@ def sample_statistics(model, x, y, x_adv=None, batch_size=256, device=None):
     finally: model.train(was)
 
 # %% ../nbs/10_analysis.ipynb #c045002d
-def attacked_statistics(model, x, y, eps=8/255, alpha=2/255, steps=20, loss="ce", batch_size=256, seed=0, device=None):
-    "`sample_statistics` on x and on ℓ∞ PGD adversarial examples x* (CE or KL loss, seeded): E's, PM, entropy, ΔE's."
-    check_choice("attack loss", loss, ("ce", "kl"))
-    check_range("eps", eps, 0, 1); check_range("steps", steps, 0, integer=True)
+def attacked_statistics(model, x, y, attack="pgd", eps=8/255, steps=None, batch_size=256, seed=0, device=None, **options):
+    "`sample_statistics` on x and on x* = run_attack(attack, ...) (seeded, in batches): E's, PM, entropy, ΔE's."
+    from weat_paper.attacks import run_attack
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    xs = []
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)
-        for i in range(0, len(y), batch_size):
-            xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-            xs.append(pgd(model, xb, yb, eps, alpha, steps, loss=loss, validate=False).cpu())
+    xs = [run_attack(attack, model, x[i:i + batch_size].to(device), y[i:i + batch_size].to(device), eps=eps, steps=steps,
+                     seed=seed + i // batch_size, **options).cpu() for i in range(0, len(y), batch_size)]
     return sample_statistics(model, x, y, torch.cat(xs) if xs else x[:0], batch_size, device)
 
 # %% ../nbs/10_analysis.ipynb #259135e5
