@@ -150,3 +150,11 @@ def test_pages_render_in_chromium(site, browser, tmp_path):
     finally:
         page.close(); srv.shutdown()
     assert off_host == [] and failed == [], (off_host, failed)
+
+
+def test_readme_images_exist():
+    "Every picture README.md (the home page) shows is a file in the checkout, so neither GitHub nor the site shows it broken."
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    srcs = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text) + re.findall(r'<img[^>]+src="([^"]+)"', text)
+    missing = [s for s in srcs if not s.startswith(("http://", "https://", "data:")) and not (ROOT / s).is_file()]
+    assert missing == []

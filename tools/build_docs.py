@@ -96,8 +96,8 @@ def katex_dist(cache=ROOT / ".cache"):
         tgz = list(Path(tmp).glob("katex-*.tgz"))
         if r.returncode or not tgz: raise DocsError(f"npm pack katex@{KATEX_VERSION} failed: {(r.stderr or r.stdout).strip()[-300:]}")
         with tarfile.open(tgz[0]) as t:
-            members = [m for m in t.getmembers() if m.name.startswith("package/dist/") and m.isfile()]
-            t.extractall(tmp, members=members, filter="data")
+            members = [m for m in t.getmembers() if m.name.startswith("package/dist/") and m.isfile() and ".." not in m.name.split("/")]
+            t.extractall(tmp, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         shutil.rmtree(dist.parent, ignore_errors=True)
         dist.parent.mkdir(parents=True)
         shutil.move(str(Path(tmp) / "package" / "dist"), dist)
