@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'PAPER_NAMES', 'read_run', 'gather', 'aggregate', 'compare', 'pm', 'wide', 'to_markdown', 'save_table',
-           'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
+           'plot_comparison', 'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
 
-# %% ../nbs/13_results.ipynb #7b0a593b
+# %% ../nbs/13_results.ipynb #6c2636b1
 import argparse, hashlib, json, os, shlex, sys
 from pathlib import Path
 import numpy as np
@@ -14,9 +14,9 @@ import pandas as pd
 from .train import train, run_dir_for, is_finished, run_lock
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
-from .utils import check_choice, figures_dir, paper_table, project_root
+from .utils import check_choice, figures_dir, paper_table, project_root, set_style
 
-# %% ../nbs/13_results.ipynb #911eff07
+# %% ../nbs/13_results.ipynb #7fe827b8
 _NOT_VARIANT = ("seed", "versions", "world_size")
 
 def read_run(run_dir):
@@ -65,7 +65,7 @@ def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"),
         out[f"{m}_std"] = g[m].std(ddof=1)
     return out.reset_index()
 
-# %% ../nbs/13_results.ipynb #4670be3a
+# %% ../nbs/13_results.ipynb #615a8133
 PAPER_NAMES = {"sat": "SAT", "trades": "TRADES", "mart": "MART", "mail_trades": "MAIL-TRADES",
                "weat_nat": "WEAT_NAT", "weat_adv": "WEAT_ADV"}
 _PAPER_METRIC = {"clean": "natural", "pgd20": "pgd20", "autoattack": "autoattack"}
@@ -126,7 +126,26 @@ def save_table(df, name, markdown=True, **tags):
     if markdown: (d / f"{stem}.md").write_text(to_markdown(df))
     return d / f"{stem}.csv"
 
-# %% ../nbs/13_results.ipynb #28180fae
+# %% ../nbs/13_results.ipynb #8facbb71
+def plot_comparison(long, title=None):
+    "Bars of ours (± std over seeds) and the paper's value per paper row, one panel per metric of `compare`'s table."
+    import matplotlib.pyplot as plt
+    set_style()
+    metrics = list(dict.fromkeys(long.metric))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(3.0, 0.55 * long.row.nunique()) * len(metrics), 3.6),
+                             squeeze=False, sharey=True)
+    for ax, m in zip(axes[0], metrics):
+        d = long[long.metric == m].sort_values("row")
+        xs = np.arange(len(d))
+        ax.bar(xs - 0.2, d.ours_mean.fillna(0), 0.4, yerr=d.ours_std.fillna(0), label="ours")
+        ax.bar(xs + 0.2, d.paper_mean, 0.4, yerr=d.paper_std.fillna(0), label="paper")
+        ax.set_xticks(xs, d.method, rotation=40, ha="right"); ax.set_title(m); ax.set_ylabel("accuracy (%)")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/13_results.ipynb #5af07c4c
 def grid(methods, seeds=(0,), **common):
     "Methods × seeds as a list of run specs (dicts of `train` arguments); `common` goes into every run."
     return [dict(method=m, seed=s, **common) for m in methods for s in seeds]
@@ -169,7 +188,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
                          finished=is_finished(d), dir=str(d), **(ev or {})))
     return pd.DataFrame(done)
 
-# %% ../nbs/13_results.ipynb #78d3665d
+# %% ../nbs/13_results.ipynb #59b049c0
 def _value(s):
     "A --set value: int, float, None, True/False, or the string itself."
     if s in ("None", "none"): return None
