@@ -27,7 +27,7 @@ def check_labels(y, num_classes, name="labels"):
     if len(y) and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"{name} must be in 0..{num_classes - 1}, got values in [{int(y.min())}, {int(y.max())}]")
 
-def pgd(model, x, y, eps=8/255, alpha=2/255, steps=10, loss="ce", random_start=True, targets=None, validate=True):
+def pgd(model, x, y, eps=8/255, alpha=2/255, steps=10, loss="ce", random_start=True, targets=None, validate=True, logits_nat=None):
     "ℓ∞ PGD: `loss='ce'` is Madry's attack (targeted when `targets` is given), `loss='kl'` TRADES' inner maximisation."
     check_choice("attack loss", loss, ("ce", "kl"))
     if validate:
@@ -38,7 +38,9 @@ def pgd(model, x, y, eps=8/255, alpha=2/255, steps=10, loss="ce", random_start=T
     try:
         x = x.detach()
         if loss == "kl":
-            with torch.no_grad(): p_nat = F.softmax(model(x), dim=-1)
+            if logits_nat is None:         # the KL target p(.|x); a caller that has the clean logits passes them
+                with torch.no_grad(): logits_nat = model(x)
+            p_nat = F.softmax(logits_nat.detach(), dim=-1)
             x_adv = x + 0.001 * torch.randn_like(x) if random_start else x.clone()
         else:
             x_adv = x + torch.empty_like(x).uniform_(-eps, eps) if random_start else x.clone()

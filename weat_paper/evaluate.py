@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 'model_digest', 'autoattack_robust', 'evaluate']
 
-# %% ../nbs/06_evaluate.ipynb #3c7d6394
+# %% ../nbs/06_evaluate.ipynb #7f60342c
 import json, os, time, hashlib, logging
 from pathlib import Path
 import torch
@@ -15,7 +15,7 @@ from .data import get_dataset
 from .models import load_model
 from .utils import check_choice, check_range, get_device, versions, project_root
 
-# %% ../nbs/06_evaluate.ipynb #644768af
+# %% ../nbs/06_evaluate.ipynb #28973c9a
 ATTACKS = ("clean", "pgd20", "autoattack")
 AA_STANDARD = ("apgd-ce", "apgd-t", "fab-t", "square")
 
@@ -31,7 +31,7 @@ def predict(model, x, batch_size=256):
     dev = next(model.parameters()).device
     return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
 
-# %% ../nbs/06_evaluate.ipynb #e34778c2
+# %% ../nbs/06_evaluate.ipynb #4a8131bd
 def _forked(device):
     return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
 
@@ -47,7 +47,7 @@ def pgd_robust(model, x, y, eps=8/255, alpha=2/255, steps=20, batch_size=256, se
             with torch.no_grad(): out.append((model(xa).argmax(-1) == yb).cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
-# %% ../nbs/06_evaluate.ipynb #ea28f1a2
+# %% ../nbs/06_evaluate.ipynb #29d99cf9
 def _digest(*tensors):
     "A short SHA-1 of tensors' contents."
     h = hashlib.sha1()
@@ -82,23 +82,28 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
     aa = AutoAttack(model, eps=eps, seed=seed, version="standard", device=dev)
     aa.logger.setLevel(logging.ERROR)
     chunks = range(0, len(x), batch_size)
-    for a in attacks:
-        aa.attacks_to_run = [a]
-        for c, i in enumerate(chunks):
-            if [a, c] in state["done"]: continue
-            idx = i + robust[i:i + batch_size].nonzero().flatten()
-            if len(idx):
-                with _forked(dev):
-                    x_adv, _ = aa.run_standard_evaluation(x[idx].to(dev), y[idx].to(dev), batch_size=len(idx))
-                robust[idx] = predict(model, x_adv, batch_size).eq(y[idx])
-            state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
+    req = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters(): p.requires_grad_(False)     # FAB would back-propagate into the parameters otherwise
+    try:
+        for a in attacks:
+            aa.attacks_to_run = [a]
+            for c, i in enumerate(chunks):
+                if [a, c] in state["done"]: continue
+                idx = i + robust[i:i + batch_size].nonzero().flatten()
+                if len(idx):
+                    with _forked(dev):
+                        x_adv, _ = aa.run_standard_evaluation(x[idx].to(dev), y[idx].to(dev), batch_size=len(idx))
+                    robust[idx] = predict(model, x_adv, batch_size).eq(y[idx])
+                state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
+                if state_path is not None: _write_json(state_path, state)
+                if progress is not None: progress(a, c, int(robust.sum()))
+            state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
             if state_path is not None: _write_json(state_path, state)
-            if progress is not None: progress(a, c, int(robust.sum()))
-        state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
-        if state_path is not None: _write_json(state_path, state)
+    finally:
+        for p, r in zip(model.parameters(), req): p.requires_grad_(r)
     return robust
 
-# %% ../nbs/06_evaluate.ipynb #1e54242e
+# %% ../nbs/06_evaluate.ipynb #b4353eb4
 def _load(model_or_run_dir, checkpoint, device):
     "(model, run_dir or None, config dict) for a module, a checkpoint file or a run directory."
     if isinstance(model_or_run_dir, nn.Module):
