@@ -6,7 +6,7 @@
 __all__ = ['BENCH_METHODS', 'GOALS', 'time_paired', 'paired_ratio', 'bench_data', 'without_norm', 'benchmark', 'no_host_sync',
            'profile_step', 'format_record', 'cli_parser', 'main']
 
-# %% ../nbs/11_benchmark.ipynb #e4f52a98
+# %% ../nbs/11_benchmark.ipynb #792ffe87
 import argparse, json, math, os, platform, statistics, sys, time
 from contextlib import ExitStack, nullcontext
 from unittest import mock
@@ -20,7 +20,7 @@ from .losses import default_beta
 from .models import get_model, ARCHS
 from .utils import check_choice, check_range, get_device, project_root, versions
 
-# %% ../nbs/11_benchmark.ipynb #7b658ae3
+# %% ../nbs/11_benchmark.ipynb #53edc1f4
 def _sync(device):
     if device.type == "cuda": torch.cuda.synchronize(device)
 
@@ -54,7 +54,7 @@ def paired_ratio(num, den, scale=1.0):
     q = statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3
     return statistics.median(r), q[0], q[2]
 
-# %% ../nbs/11_benchmark.ipynb #03573cfd
+# %% ../nbs/11_benchmark.ipynb #9e397c4e
 BENCH_METHODS = ("sat", "trades", "mart", "weat_nat", "weat_adv")
 
 def bench_data(dataset="digits", root=None, n=1024, seed=0):
@@ -124,9 +124,14 @@ def benchmark(device="auto", arch="smallcnn", batch_size=128, steps=10, dataset=
     fns.update({"plain": step("standard")})
     fns.update({m: step(m) for m in ("trades", "weat_adv") if m in methods})
     if compare_plain and "trades" in methods: fns["trades_plain"] = step("trades", False)   # the same step, fast path off
+    fns["plain"]()                    # creates the optimiser's momentum buffers
     snapshot = {k: v.clone() for k, v in model.state_dict().items()}
-    def restore():
-        with torch.no_grad(): model.load_state_dict(snapshot)
+    opt_snapshot = {p: {k: v.clone() for k, v in st.items() if torch.is_tensor(v)} for p, st in opt.state.items()}
+    def restore():                    # every reading starts from the same weights and momentum: the same computation
+        with torch.no_grad():
+            model.load_state_dict(snapshot)
+            for p, st in opt_snapshot.items():
+                for k, v in st.items(): opt.state[p][k].copy_(v)
     times = time_paired(fns, reps, warmup, min_time, dev, before=restore, budget=budget, min_reps=min(5, reps))
     for v in times["attack"].values():
         if isinstance(v, list): v[:] = [t / steps for t in v]
@@ -161,7 +166,7 @@ def _summarise(times, options, machine, n_epoch, seconds):
     rec["seconds"] = seconds
     return rec
 
-# %% ../nbs/11_benchmark.ipynb #d0930738
+# %% ../nbs/11_benchmark.ipynb #18331d69
 class _HostSync(RuntimeError): pass
 
 def no_host_sync():
@@ -172,7 +177,7 @@ def no_host_sync():
     for n in names: stack.enter_context(mock.patch.object(torch.Tensor, n, boom))
     return stack
 
-# %% ../nbs/11_benchmark.ipynb #f18f2ddf
+# %% ../nbs/11_benchmark.ipynb #212f5779
 def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128, steps=10, dataset="digits", rows=15, sort_by=None, root=None):
     "The top `rows` operators of one `train_step` of `method` under torch.profiler, as a table string."
     from torch.profiler import profile, ProfilerActivity
@@ -190,7 +195,7 @@ def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128,
     key = sort_by or ("cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total")
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
-# %% ../nbs/11_benchmark.ipynb #534cabf1
+# %% ../nbs/11_benchmark.ipynb #4f99964a
 GOALS = {"weat_over_trades": ("<=", 1.02), "pass_efficiency": (">=", 1.0), "loader_share": ("<=", 0.02)}
 
 def format_record(rec):
