@@ -70,6 +70,13 @@ def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
     assert cmd("fig6_top_model-robust") == "papermill nbs/fig6_generation.ipynb out.ipynb -p model robust"
     assert cmd("figO_presets") == "papermill nbs/fig6_generation.ipynb out.ipynb"
     assert cmd("fig9_unknown") is None
+    # the figure page shows what the notebook saved, right after the cell that saves it
+    figs = tmp_path / "figures"; figs.mkdir()
+    for n in ("fig6_top_model-robust", "figO_presets", "fig3_phases"): (figs / f"{n}.png").write_bytes(b"x")
+    page = json.loads((tmp_path / "nbs" / "fig6_generation.ipynb").read_text()) | {"stem": "fig6_generation"}
+    assert build_docs.add_saved_figures(page, figs) == 2
+    added = page["cells"][2]["source"]
+    assert "](figures/fig6_top_model-robust.png)" in added and "](figures/figO_presets.png)" in added and "fig3" not in added
 
 
 def test_gallery_lists_every_png(tmp_path):
@@ -161,6 +168,15 @@ def test_pages_render_in_chromium(site, browser, tmp_path):
                 page.locator("#figure-gallery").scroll_into_view_if_needed()
                 page.screenshot(path=str(SHOTS / "gallery.png"), full_page=False)
         assert page.evaluate("document.fonts.check('16px KaTeX_Main')")  # the KaTeX fonts came from the site
+        # a reproduce-a-figure page shows the figure its notebook saved (the stored notebook has no outputs)
+        owned = [(p, src[0]) for p in sorted(figs.glob("*.png")) if (src := build_docs.figure_source(p.stem, build_docs._notebooks()))]
+        if owned:
+            png, nb = owned[0]
+            page.goto(f"{host}/{pages_of_notebooks()[nb]}", wait_until="networkidle")
+            imgs = page.eval_on_selector_all("main img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])")
+            assert (f"figures/{png.name}", True) in [tuple(i) for i in imgs], imgs
+            page.locator(f"img[src='figures/{png.name}']").scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "figure_page.png"), full_page=False)
     finally:
         page.close(); srv.shutdown()
     assert off_host == [] and failed == [], (off_host, failed)

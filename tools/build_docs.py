@@ -83,8 +83,8 @@ def _tags(rest, params):
     return out
 
 
-def figure_command(png_stem, notebooks):
-    """The papermill command that writes figures/<png_stem>.png; None when no notebook matches.
+def figure_source(png_stem, notebooks):
+    """The notebook that writes figures/<png_stem>.png and the papermill command for it; None when no notebook matches.
 
     save_figure names a file `<name>_<k>-<v>...`: the notebook is the one that passes `<name>` to save_figure (else the
     one whose file name starts the figure's), and each tag that is one of its papermill parameters becomes `-p k v`."""
@@ -98,20 +98,46 @@ def figure_command(png_stem, notebooks):
     nb = names[name]
     params = parameters(ROOT / "nbs" / f"{nb}.ipynb")
     args = [a for k, v in _tags(png_stem[len(name) + 1:], params) if k in params for a in ("-p", k, v)]
-    return " ".join(["papermill", f"nbs/{nb}.ipynb", "out.ipynb", *args])
+    return nb, " ".join(["papermill", f"nbs/{nb}.ipynb", "out.ipynb", *args])
+
+
+def figure_command(png_stem, notebooks):
+    "The papermill command that writes figures/<png_stem>.png (see figure_source); None when no notebook matches."
+    src = figure_source(png_stem, notebooks)
+    return src[1] if src else None
+
+
+def _figure_md(p, cmd, level="###"):
+    how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
+    return f"{level} {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}"
+
+
+def _pngs(figures):
+    "figures/*.png in the paper's order: figures, appendix figures, tables, the rest."
+    kind = lambda stem: 0 if stem.startswith("fig") else 1 if stem.startswith("table") else 2
+    return sorted(Path(figures).glob("*.png"), key=lambda p: (kind(p.stem), _natural(p.stem)))
 
 
 def gallery(figures, notebooks):
     "Markdown of the home page's gallery: every figures/*.png in the paper's order, each with the command that made it."
-    kind = lambda stem: 0 if stem.startswith("fig") else 1 if stem.startswith("table") else 2
-    pngs = sorted(figures.glob("*.png"), key=lambda p: (kind(p.stem), _natural(p.stem)))
+    pngs = _pngs(figures)
     if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
     parts = ["## Figure gallery\n\nThe figures in `figures/`, in the paper's order, each with the command that wrote it."]
-    for p in pngs:
-        cmd = figure_command(p.stem, notebooks)
-        how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
-        parts.append(f"### {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}")
-    return "\n\n".join(parts)
+    return "\n\n".join(parts + [_figure_md(p, figure_command(p.stem, notebooks)) for p in pngs])
+
+
+def add_saved_figures(nb, figures):
+    """Show a notebook's saved figures on its page: nbdev_clean strips the plots from the committed notebook, so the
+    PNGs it wrote to figures/ go in a markdown cell after its first `save_figure` cell (else at the end)."""
+    own = [(p, src[1]) for p in _pngs(figures) if (src := figure_source(p.stem, _notebooks())) and src[0] == nb["stem"]]
+    if not own: return 0
+    cell = {"cell_type": "markdown", "metadata": {}, "source": "\n\n".join(
+        ["**Saved by this notebook** (from `figures/`; the notebooks are stored without their outputs):"]
+        + [_figure_md(p, cmd, "####") for p, cmd in own])}
+    cells = nb["cells"]
+    at = next((i + 1 for i, c in enumerate(cells) if c["cell_type"] == "code" and "save_figure(" in "".join(c["source"])), len(cells))
+    cells.insert(at, cell)
+    return len(own)
 
 
 def katex_dist(cache=ROOT / ".cache"):
@@ -172,6 +198,8 @@ def _stage(proc, stage, figures):
             first["source"] = re.sub(r"^output-file:.*\n", "", src, flags=re.M)
         if out == "index":
             d["cells"].append({"cell_type": "markdown", "metadata": {}, "source": gallery(figures, _notebooks())})
+        else:
+            add_saved_figures({**d, "stem": nb.stem}, figures)
         (stage / f"{out}.ipynb").write_text(json.dumps(d), encoding="utf-8")
         stems.append((nb.stem, out))
     order = {src: out for src, out in stems}

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['SUBSETS', 'DELTA_LABELS', 'sample_statistics', 'attacked_statistics', 'energy_subsets', 'run_split',
            'retrain_on_subsets', 'class_energy', 'correlations', 'energy_bins', 'delta_energy_frame',
-           'plot_delta_energy', 'plot_subset_errors', 'plot_pm_energy', 'plot_class_energy', 'plot_energy_bins']
+           'plot_delta_energy', 'plot_subset_errors', 'plot_energy_by_correctness', 'plot_pm_energy',
+           'plot_class_energy', 'plot_energy_bins']
 
 # %% ../nbs/10_analysis.ipynb #20fdbf90
 import numpy as np
@@ -91,9 +92,9 @@ def run_split(run, split="train", root=None):
     tr, val, test = _load_data(run.config, Path(root) if root is not None else project_root() / "data")
     return dict(train=tr, val=val, test=test)[split]
 
-def retrain_on_subsets(run, n_energy=None, seed=0, subsets=SUBSETS, root=None, device="auto", progress=False):
+def retrain_on_subsets(run, n_energy=None, seed=0, subsets=SUBSETS, root=None, device="auto", progress=False, runs=None):
     "Tab. C, Tab. D and, per training set (full, I, C, H, L), the test clean and PGD-20 error (%) of the retrained run."
-    from weat_paper.train import load_run, train, TRAIN_DEFAULTS
+    from weat_paper.train import load_run, train, run_dir_for, TRAIN_DEFAULTS
     from weat_paper.evaluate import evaluate
     from pathlib import Path
     for s in subsets: check_choice("subset", s, SUBSETS)
@@ -104,7 +105,9 @@ def retrain_on_subsets(run, n_energy=None, seed=0, subsets=SUBSETS, root=None, d
     kw = {k: run.config[k] for k in TRAIN_DEFAULTS if k in run.config and k != "train_idx"}
     dirs = {"full": run.dir}
     for s in subsets:
-        dirs[s] = train(run.config["method"], **kw, train_idx=np.flatnonzero(keep[s]), root=root, device=device, progress=progress)
+        idx = np.flatnonzero(keep[s])
+        out = run_dir_for(run.config["method"], runs=runs, **kw, train_idx=idx) if runs is not None else None
+        dirs[s] = train(run.config["method"], **kw, train_idx=idx, out_dir=out, root=root, device=device, progress=progress)
     rows = []
     for s, d in dirs.items():
         acc = evaluate(d, attacks=("clean", "pgd20"), root=root, device=device)
@@ -179,6 +182,18 @@ def plot_subset_errors(errors):
         ax.set(title=f"{name} test error", ylabel="error (%)", xlabel="training set", ylim=(max(0, lo - (hi - lo) - 1), hi + (hi - lo) * 0.3 + 0.5))
         for p, v in zip(ax.patches, d.percent): ax.annotate(f"{v:.1f}", (p.get_x() + p.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     fig.tight_layout()
+    return fig, df
+
+def plot_energy_by_correctness(stats, col="E_x"):
+    "Fig. J1: box plots of the energy of all samples, of the correctly classified and of the misclassified ones."
+    import matplotlib.pyplot as plt, seaborn as sns
+    from weat_paper.utils import set_style
+    set_style()
+    groups = {"all": stats, "correct": stats[stats.correct], "misclassified": stats[~stats.correct]}
+    df = pd.concat([g[[col]].assign(samples=f"{k} ({len(g)})") for k, g in groups.items()], ignore_index=True)
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    sns.boxplot(df, x="samples", y=col, ax=ax, fliersize=1.5, linewidth=0.8, color=sns.color_palette()[0])
+    ax.set(xlabel="", ylabel={"E_x": "E(x)", "E_xy": "E(x,y)"}.get(col, col))
     return fig, df
 
 def plot_pm_energy(stats, on="adv", max_points=5000, seed=0):
