@@ -1,0 +1,160 @@
+"""The documentation site: built offline from whatever notebooks exist, ordered as the paper, checked in a real browser.
+
+The browser check needs Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it) and
+npm (KaTeX comes from the npm registry). Without them the check skips and says why, except under CI, where it fails."""
+import json, os, re, shutil, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import build_docs  # noqa: E402
+from build_docs import sidebar, figure_command, gallery  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("WEAT_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+SHOTS = ROOT / "figures" / "docs"
+
+
+def need(ok, why):
+    "Skip with a reason on a user's machine; fail under CI, where everything must be there."
+    if ok: return
+    if os.environ.get("CI"): pytest.fail(f"{why} (CI must provide it: see .ci/run)")
+    pytest.skip(why)
+
+
+def flat(items):
+    "The page names of a sidebar, in order, sections opened."
+    return [p for i in items for p in (flat(i["contents"]) if isinstance(i, dict) else [i])]
+
+
+def test_sidebar_follows_the_paper():
+    "Energy, data/models, attacks, losses/training, evaluation, generation, analyses, tools; then figures, then tables."
+    stems = ["table1_robustness", "fig10_x", "fig3_phases", "12_utils", "07_generate", "index", "fig1a_steps",
+             "05_train", "00_energy", "figG_depth", "fig1_scatter", "03_attacks", "06_evaluate", "02_models",
+             "10_analysis", "01_data", "03a_footprint", "table2a_delta", "04_losses", "fig5bc_pm", "fig5a_subsets", "notes"]
+    bar = sidebar(stems)
+    assert flat(bar) == ["index", "00_energy", "01_data", "02_models", "03_attacks", "03a_footprint", "04_losses", "05_train",
+                         "06_evaluate", "07_generate", "10_analysis", "12_utils", "fig1_scatter", "fig1a_steps",
+                         "fig3_phases", "fig5a_subsets", "fig5bc_pm", "fig10_x", "figG_depth", "table1_robustness",
+                         "table2a_delta", "notes"]
+    sections = [i["section"] for i in bar if isinstance(i, dict)]
+    assert sections == ["Data and models", "Attacks", "Losses and training", "Reproduce the figures", "Reproduce the tables", "More"]
+    assert sidebar(["00_energy"]) == ["00_energy"]          # no empty sections, no index when there is none
+
+
+def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
+    "A figure's papermill command comes from the notebook whose name it starts with and that notebook's parameters."
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": None,
+                     "source": "method = 'trades'\nn_per_class = 50\nepochs = 3"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "nbs").mkdir()
+    for name in ("fig3_phases", "fig3_phases_extra"): (tmp_path / "nbs" / f"{name}.ipynb").write_text(json.dumps(nb))
+    monkeypatch.setattr(build_docs, "ROOT", tmp_path)
+    nbs = ["fig3_phases", "fig3_phases_extra", "00_energy"]
+    assert figure_command("fig3_phases", nbs) == "papermill nbs/fig3_phases.ipynb out.ipynb"
+    assert (figure_command("fig3_phases_method-mail_trades_n_per_class-50", nbs)
+            == "papermill nbs/fig3_phases.ipynb out.ipynb -p method mail_trades -p n_per_class 50")
+    assert figure_command("fig3_phases_extra_epochs-3", nbs) == "papermill nbs/fig3_phases_extra.ipynb out.ipynb -p epochs 3"
+    assert figure_command("fig9_unknown", nbs) is None
+    assert figure_command("fig3_phases_seed-1", nbs) == "papermill nbs/fig3_phases.ipynb out.ipynb"   # a tag, not a parameter
+
+
+def test_gallery_lists_every_png(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x"); (tmp_path / "b.png").write_bytes(b"x"); (tmp_path / "c.csv").write_text("")
+    md = gallery(tmp_path, [])
+    assert "](figures/a.png)" in md and "](figures/b.png)" in md and "c.csv" not in md
+    assert "No figures yet" in gallery(tmp_path / "empty", [])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    "The site built from this checkout into a temporary folder, with the repo's figures and one made here."
+    import shutil as sh
+    need(sh.which("npm") or (ROOT / ".cache" / f"katex-{build_docs.KATEX_VERSION}").exists(),
+         "npm is not installed, so KaTeX cannot be fetched from the npm registry")
+    tmp = tmp_path_factory.mktemp("docs")
+    figs = tmp / "figures"
+    figs.mkdir()
+    for p in (ROOT / "figures").glob("*.png"): shutil.copy2(p, figs / p.name)
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(3, 2)); ax.plot([0, 1], [1, 0]); fig.savefig(figs / "zz_docs_test.png"); plt.close(fig)
+    return build_docs.build(tmp / "_docs", figures=figs), figs
+
+
+def pages_of_notebooks():
+    "Each notebook's page, named as nbdev names it (leading number dropped, lower case: 11_benchmark -> benchmark.html)."
+    from nbdev.doclinks import _nbpath2html
+    return {nb.stem: _nbpath2html(nb).name for nb in (ROOT / "nbs").glob("*.ipynb")}
+
+
+def test_site_has_every_notebook_in_paper_order(site):
+    "Every notebook of nbs/ is a page, and the sidebar lists them in the paper's order; KaTeX is local."
+    site, figs = site
+    pages = pages_of_notebooks()
+    for stem, page in pages.items(): assert (site / page).exists(), f"no page for nbs/{stem}.ipynb"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    nav = index[index.index('id="quarto-sidebar"'):]
+    links = [h for h in re.findall(r'href="(?:\./)?([\w.-]+\.html)"', nav[:nav.index("</nav>")])]
+    expected = [pages[s] for s in flat(sidebar(list(pages)))]
+    assert [l for l in dict.fromkeys(links) if l in expected] == expected
+    for page in site.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "cdn.jsdelivr" not in text and "fonts.googleapis" not in text, page.name
+    assert (site / "site_libs" / "katex" / "katex.min.js").exists()
+    assert len(list((site / "figures").glob("*.png"))) == len(list(figs.glob("*.png")))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    "Debian's Chromium, headless, driven by Playwright, with a new empty profile (--user-data-dir)."
+    need(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (Debian) to run the browser check")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev requirement: pip install -e '.[dev]'")
+    with sync_api.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+                                                   headless=True, args=FLAGS, viewport={"width": 1280, "height": 900})
+        yield ctx
+        ctx.close()
+
+
+def test_pages_render_in_chromium(site, browser, tmp_path):
+    "Index and an API page in headless Chromium: titles, typeset maths (no raw TeX), no broken image, nothing fetched off-host."
+    site, figs = site
+    srv = build_docs.serve(site)
+    host = f"http://127.0.0.1:{srv.server_address[1]}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    off_host, failed = [], []
+    page = browser.new_page()
+    page.on("request", lambda r: None if r.url.startswith(host) or r.url.startswith("data:") else off_host.append(r.url))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    try:
+        for name, title, min_math in (("index.html", "weat_paper", 3), ("energy.html", "Energy", 10)):
+            page.goto(f"{host}/{name}", wait_until="networkidle")
+            page.wait_for_function("document.querySelectorAll('.katex').length > 0", timeout=15000)
+            assert page.title().split(" – ")[0] == title
+            assert page.locator("h1").first.inner_text().strip() == title
+            assert page.locator(".katex").count() >= min_math              # KaTeX typeset the maths
+            body = page.locator("main").inner_text()
+            assert "$$" not in body and "\\mathbf" not in body and "\\frac" not in body and not re.search(r"\$[^$\s][^$]*\$", body)
+            imgs = page.eval_on_selector_all("main img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])")
+            assert all(ok for _, ok in imgs), [s for s, ok in imgs if not ok]
+            page.screenshot(path=str(SHOTS / name.replace(".html", ".png")), full_page=False)
+            if name == "index.html":
+                srcs = {s for s, _ in imgs}
+                assert {f"figures/{p.name}" for p in figs.glob("*.png")} <= srcs, "the gallery misses a figure"
+                page.locator("#figure-gallery").scroll_into_view_if_needed()
+                page.screenshot(path=str(SHOTS / "gallery.png"), full_page=False)
+        assert page.evaluate("document.fonts.check('16px KaTeX_Main')")  # the KaTeX fonts came from the site
+    finally:
+        page.close(); srv.shutdown()
+    assert off_host == [] and failed == [], (off_host, failed)
+
+
+def test_readme_images_exist():
+    "Every picture README.md (the home page) shows is a file in the checkout, so neither GitHub nor the site shows it broken."
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    srcs = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text) + re.findall(r'<img[^>]+src="([^"]+)"', text)
+    missing = [s for s in srcs if not s.startswith(("http://", "https://", "data:")) and not (ROOT / s).is_file()]
+    assert missing == []

@@ -1,0 +1,145 @@
+"""JupyterLab smoke test: a researcher's first session, through the server's own REST and websocket APIs.
+
+Starts `jupyter lab` headless on a free localhost port with a token, lists `nbs/`, opens a session on a notebook
+(as clicking it in Lab does), runs every code cell of that notebook in the server's kernel, and stops the server."""
+import json, os, re, shutil, socket, subprocess, sys, time, uuid
+import urllib.error, urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NOTEBOOK = "nbs/00_energy.ipynb"            # small, and it checks itself: its tests are fastcore assertions
+TOKEN = uuid.uuid4().hex
+SKIP_FLAGS = {"slow", "gpu", "notest"}      # as nbdev_test: settings.ini's tst_flags
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+
+class Lab:
+    "A `jupyter lab` process and a tiny client for its REST API."
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+               "JUPYTER_DATA_DIR": str(tmp / "data"), "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+               "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "PYTHONPATH": str(ROOT)}
+        exe = BIN / "jupyter-lab"
+        self.log = open(tmp / "lab.log", "w+")
+        self.proc = subprocess.Popen(
+            [str(exe) if exe.exists() else "jupyter-lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+             "--port-retries=0", f"--ServerApp.root_dir={ROOT}", f"--IdentityProvider.token={TOKEN}",
+             "--LabApp.extension_manager=readonly", *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def request(self, method, path, body=None, timeout=30):
+        req = urllib.request.Request(self.base + path, method=method, headers={"Authorization": f"token {TOKEN}",
+                                     "Content-Type": "application/json"}, data=None if body is None else json.dumps(body).encode())
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            text = r.read().decode()
+            return r.status, (json.loads(text) if text and r.headers.get_content_type() == "application/json" else text)
+
+    def wait_ready(self, timeout=90):
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None: break
+            try: return self.request("GET", "/api/status", timeout=2)[1]
+            except (urllib.error.URLError, ConnectionError, TimeoutError): time.sleep(0.5)
+        self.log.seek(0)
+        pytest.fail(f"jupyter lab did not answer within {timeout} s; its log:\n{self.log.read()[-3000:]}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try: self.request("POST", "/api/shutdown", timeout=5)
+            except (urllib.error.URLError, ConnectionError, TimeoutError): pass
+            try: self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired: self.proc.terminate(); self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not (BIN / "jupyter-lab").exists() and shutil.which("jupyter-lab") is None:
+        pytest.skip("jupyter-lab is not installed (pip install -e '.[dev]' installs it)")
+    server = Lab(tmp_path_factory.mktemp("lab"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+        assert server.proc.returncode is not None, "the server is still running"
+
+
+def test_lab_page_and_contents(lab):
+    "The Lab page is served, and the contents API lists every notebook of nbs/."
+    status, page = lab.request("GET", "/lab")
+    assert status == 200 and "JupyterLab" in page
+    status, listing = lab.request("GET", "/api/contents/nbs?content=1")
+    assert status == 200 and listing["type"] == "directory"
+    names = {c["name"] for c in listing["content"] if c["type"] == "notebook"}
+    assert names == {p.name for p in (ROOT / "nbs").glob("*.ipynb")} and "00_energy.ipynb" in names
+    status, nb = lab.request("GET", f"/api/contents/{NOTEBOOK}")
+    assert nb["type"] == "notebook" and nb["content"]["cells"]
+
+
+def code_cells(nb):
+    "The code cells nbdev_test would run: those without a skip flag (`#| slow`, `#| gpu`, `#| notest`)."
+    out = []
+    for c in nb["cells"]:
+        if c["cell_type"] != "code": continue
+        src = c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+        flags = {w for line in re.findall(r"^#\|\s*(.+)$", src, flags=re.M) for w in line.split()}
+        if not flags & SKIP_FLAGS: out.append(src)
+    return out
+
+
+def execute(ws, session, code, timeout=120):
+    "Send one execute_request on the kernel's websocket; return (reply content, error outputs, stream text)."
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({"header": {"msg_id": msg_id, "msg_type": "execute_request", "session": session, "username": "test",
+                                   "version": "5.3", "date": ""}, "parent_header": {}, "metadata": {}, "channel": "shell",
+                        "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                                    "allow_stdin": False, "stop_on_error": True}, "buffers": []}))
+    reply, errors, text, idle = None, [], [], False
+    t0 = time.monotonic()
+    while not (reply is not None and idle):
+        assert time.monotonic() - t0 < timeout, f"no reply within {timeout} s to:\n{code[:300]}"
+        m = json.loads(ws.recv())
+        if m.get("parent_header", {}).get("msg_id") != msg_id: continue
+        kind = m["header"]["msg_type"]
+        if kind == "execute_reply": reply = m["content"]
+        elif kind == "error": errors.append(m["content"])
+        elif kind == "stream": text.append(m["content"]["text"])
+        elif kind == "status" and m["content"]["execution_state"] == "idle": idle = True
+    return reply, errors, "".join(text)
+
+
+def test_notebook_runs_in_server_kernel(lab):
+    "Open a session on the notebook as Lab does, run its cells in that kernel, get `ok` from each, and close it."
+    websocket = pytest.importorskip("websocket", reason="websocket-client comes with jupyter_server")
+    status, sess = lab.request("POST", "/api/sessions", {"path": NOTEBOOK, "type": "notebook", "name": "00_energy.ipynb",
+                                                         "kernel": {"name": "python3"}})
+    assert status == 201, sess
+    kid = sess["kernel"]["id"]
+    ws = websocket.create_connection(f"ws://127.0.0.1:{lab.port}/api/kernels/{kid}/channels?token={TOKEN}", timeout=120)
+    try:
+        _, nb = lab.request("GET", f"/api/contents/{NOTEBOOK}")
+        cells = code_cells(nb["content"])
+        assert len(cells) >= 5
+        for code in cells:
+            reply, errors, _ = execute(ws, sess["id"], code)
+            assert reply["status"] == "ok" and not errors, f"cell failed in the server's kernel:\n{code}\n{errors}"
+        # the kernel runs in the notebook's folder, with this checkout's package
+        reply, _, out = execute(ws, sess["id"], "import os, weat_paper; print(os.getcwd()); print(weat_paper.__file__)")
+        cwd, pkg = out.split()
+        assert Path(cwd) == ROOT / "nbs" and Path(pkg).is_relative_to(ROOT)
+    finally:
+        ws.close()
+    status, _ = lab.request("DELETE", f"/api/sessions/{sess['id']}")
+    assert status == 204
+    _, kernels = lab.request("GET", "/api/kernels")
+    assert kid not in {k["id"] for k in kernels}

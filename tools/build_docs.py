@@ -1,0 +1,245 @@
+"""Build the documentation site offline, in pure Python: `python tools/build_docs.py` writes `_docs/`.
+
+Steps: `nbdev_proc_nbs` (nbdev's own notebook processing: `show_doc`, directives, front matter) writes `_proc/`;
+that is staged with a sidebar in the paper's order and the figure gallery on the home page, then rendered by
+`smalldocs` (which reads Quarto's `_quarto.yml`); KaTeX, taken once from the npm registry (`npm pack katex`, cached
+in `.cache/`), is copied into the site so the equations typeset with no network. `--serve PORT` serves the result on
+127.0.0.1. Where Quarto is installed, `nbdev_docs` builds the same notebooks with nbdev's own sidebar."""
+import argparse, functools, http.server, json, os, re, shutil, subprocess, sys, tarfile, tempfile, threading
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+KATEX_VERSION = "0.16.22"          # the KaTeX release copied into the site (npm registry)
+CDN_KATEX = re.compile(r"https://cdn\.jsdelivr\.net/npm/katex@[^/\"']+/dist")
+
+# The sidebar follows the paper: library notebooks by their number, then the reproduce-a-figure/table pages.
+SECTIONS = [("Energy", 0, 0), ("Data and models", 1, 2), ("Attacks", 3, 3), ("Losses and training", 4, 5),
+            ("Evaluation", 6, 6), ("Generation", 7, 8), ("Analyses", 9, 10), ("Tools", 11, 99)]
+
+
+class DocsError(Exception):
+    "A build step that cannot go on; the message is one line for the user."
+
+
+def _natural(s):
+    "Sort key that puts fig2 before fig10 and fig5a before fig5b, and numbered figures before lettered (appendix) ones."
+    m = re.match(r"(fig|table)(\d*)([A-Za-z]*)", s)
+    num, letters = (m.group(2), m.group(3)) if m else ("", s)
+    return (0, int(num), letters.lower(), s) if num else (1, 0, letters.lower(), s)
+
+
+def sidebar(stems):
+    "Quarto sidebar `contents` for notebook stems (names without .ipynb): home, sections in the paper's order, figures, tables."
+    numbered = {s: int(m.group(1)) for s in stems if (m := re.match(r"(\d+)[a-zA-Z0-9]*_", s))}   # 03a_footprint is 3
+    figs = sorted((s for s in stems if s.startswith("fig")), key=_natural)
+    tabs = sorted((s for s in stems if s.startswith("table")), key=_natural)
+    rest = sorted(s for s in stems if s not in numbered and s not in figs and s not in tabs and s != "index")
+    out = ["index"] if "index" in stems else []
+    for title, lo, hi in SECTIONS:
+        pages = sorted((s for s, n in numbered.items() if lo <= n <= hi), key=lambda s: (numbered[s], s))
+        if len(pages) == 1: out += pages                  # a one-page section is that page
+        elif pages: out.append({"section": title, "contents": pages})
+    for title, pages in (("Reproduce the figures", figs), ("Reproduce the tables", tabs), ("More", rest)):
+        if pages: out.append({"section": title, "contents": pages})
+    return out
+
+
+def parameters(nb_path):
+    "The names set in a notebook's papermill `parameters` cell (empty when it has none)."
+    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    for c in nb["cells"]:
+        if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", []):
+            return re.findall(r"^([A-Za-z_]\w*)\s*=", "".join(c["source"]), flags=re.M)
+    return []
+
+
+def figure_command(png_stem, notebooks):
+    "The papermill command that writes figures/<png_stem>.png, read off save_figure's `<name>_<k>-<v>...` naming; None if no notebook matches."
+    owners = [s for s in notebooks if png_stem == s or png_stem.startswith(s + "_")]
+    if not owners: return None
+    nb = max(owners, key=len)
+    rest, params, args = png_stem[len(nb) + 1:], parameters(ROOT / "nbs" / f"{nb}.ipynb"), []
+    while rest:
+        key = max((p for p in params if rest.startswith(p + "-")), key=len, default=None)
+        if key is None: break                     # a tag that is no parameter: the command stays the default one
+        rest = rest[len(key) + 1:]
+        nxt = [m.start() for p in params if (m := re.search(rf"_{re.escape(p)}-", rest))]
+        cut = min(nxt, default=len(rest))
+        args += ["-p", key, rest[:cut]]
+        rest = rest[cut + 1:]
+    return " ".join(["papermill", f"nbs/{nb}.ipynb", "out.ipynb", *args])
+
+
+def gallery(figures, notebooks):
+    "Markdown of the home page's gallery: every figures/*.png, newest first, each with the command that made it."
+    pngs = sorted(figures.glob("*.png"), key=lambda p: (-p.stat().st_mtime, p.name))
+    if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
+    parts = ["## Figure gallery\n\nThe figures in `figures/`, newest first, each with the command that wrote it."]
+    for p in pngs:
+        cmd = figure_command(p.stem, notebooks)
+        how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
+        parts.append(f"### {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}")
+    return "\n\n".join(parts)
+
+
+def katex_dist(cache=ROOT / ".cache"):
+    "KaTeX's `dist/` folder, fetched once with `npm pack katex@KATEX_VERSION` into `cache`."
+    dist = cache / f"katex-{KATEX_VERSION}" / "dist"
+    if (dist / "katex.min.js").exists(): return dist
+    npm = shutil.which("npm")
+    if npm is None: raise DocsError("npm not found: install Node.js/npm once so the build can fetch KaTeX (npm pack katex)")
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        r = subprocess.run([npm, "pack", f"katex@{KATEX_VERSION}", "--silent"], cwd=tmp, capture_output=True, text=True)
+        tgz = list(Path(tmp).glob("katex-*.tgz"))
+        if r.returncode or not tgz: raise DocsError(f"npm pack katex@{KATEX_VERSION} failed: {(r.stderr or r.stdout).strip()[-300:]}")
+        with tarfile.open(tgz[0]) as t:
+            members = [m for m in t.getmembers() if m.name.startswith("package/dist/") and m.isfile() and ".." not in m.name.split("/")]
+            t.extractall(tmp, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        shutil.rmtree(dist.parent, ignore_errors=True)
+        dist.parent.mkdir(parents=True)
+        shutil.move(str(Path(tmp) / "package" / "dist"), dist)
+    return dist
+
+
+def localise(site, dist, site_url=None):
+    "Make `site` work offline: KaTeX copied into site_libs/katex instead of the CDN, no web fonts, links to the hosted docs made relative."
+    shutil.copytree(dist, site / "site_libs" / "katex", dirs_exist_ok=True)
+    for css in (site / "site_libs").rglob("*.css"):           # the Bootswatch themes @import Google Fonts
+        text = css.read_text(encoding="utf-8")
+        new = re.sub(r"@import\s+url\(\s*[\"']?https?://[^)]*\)\s*;?", "", text)
+        if new != text: css.write_text(new, encoding="utf-8")
+    hosted = re.compile(re.escape(site_url.rstrip("/") + "/")) if site_url else None
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        up = "../" * (len(page.relative_to(site).parts) - 1)
+        new = CDN_KATEX.sub(f"{up}site_libs/katex", text)
+        if hosted: new = hosted.sub(lambda m: up or "./", new)   # nbdev's cross-references name the hosted site
+        if new != text: page.write_text(new, encoding="utf-8")
+
+
+def _stage(proc, stage, figures):
+    "Copy nbdev's _proc into `stage` as a smalldocs project: pages named as their output-file, the paper's sidebar, the gallery."
+    cfg = {}
+    for name in ("_quarto.yml", "nbdev.yml"):          # nbdev's config, merged as Quarto's metadata-files would be
+        f = proc / name
+        if f.exists(): cfg = _merge(cfg, yaml.safe_load(f.read_text(encoding="utf-8")) or {})
+    cfg.pop("metadata-files", None)
+    html = cfg.setdefault("format", {}).get("html") or {}
+    cfg["format"] = {"html": {k: v for k, v in html.items() if k not in ("keep-md", "css")}}
+    cfg["project"] = {"type": "website", "output-dir": "_site"}
+    stems = []
+    for nb in sorted(proc.glob("*.ipynb")):
+        d = json.loads(nb.read_text(encoding="utf-8"))
+        first = d["cells"][0] if d["cells"] else None
+        out = nb.stem
+        if first and first["cell_type"] == "raw":
+            src = "".join(first["source"])
+            m = re.search(r"^output-file:\s*(\S+)\.html\s*$", src, flags=re.M)
+            if m: out = m.group(1)
+            first["source"] = re.sub(r"^output-file:.*\n", "", src, flags=re.M)
+        if out == "index":
+            d["cells"].append({"cell_type": "markdown", "metadata": {}, "source": gallery(figures, _notebooks())})
+        (stage / f"{out}.ipynb").write_text(json.dumps(d), encoding="utf-8")
+        stems.append((nb.stem, out))
+    order = {src: out for src, out in stems}
+    def rename(items):
+        return [{**i, "contents": rename(i["contents"])} if isinstance(i, dict) else f"{order[i]}.ipynb" for i in items]
+    cfg.setdefault("website", {})["sidebar"] = {"style": "floating", "contents": rename(sidebar(list(order)))}
+    cfg["website"].pop("repo-actions", None)
+    (stage / "_quarto.yml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    if figures.exists():
+        (stage / "figures").mkdir()
+        for p in figures.glob("*.png"): shutil.copy2(p, stage / "figures" / p.name)
+    return cfg
+
+
+def _merge(a, b):
+    "Merge two Quarto configs, b over a, mappings key by key."
+    out = dict(a)
+    for k, v in b.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def proc_nbs():
+    """`nbdev_proc_nbs` (notebooks to `_proc/`) with two changes that make it safe and quick here.
+
+    1. With no Quarto on PATH, nbdev first tries to download and install Quarto and then runs `pip install -e ".[dev]"`,
+       changing whatever environment runs the build; the build needs neither, so that step is skipped.
+    2. To make `show_doc` output, nbdev runs the exported cells and every cell that imports something. A cell that
+       mixes imports with other code (a test that trains a model, say) would run whole; here only its imports run.
+       nbdev_test runs those cells in full anyway."""
+    import ast
+    import nbdev.processors as P, nbdev.quarto as Q
+    Q._ensure_quarto = lambda: None
+    call = P.exec_show_docs.__call__
+    def imports_only(self, cell):
+        trees = cell.parsed_() if cell.cell_type == "code" and P._do_eval(cell) else None
+        if trees and hasattr(self, "k") and self.nb.has_docs_ and not cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}:
+            body = list(trees)                    # the top-level statements
+            imps = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+            if imps and len(imps) < len(body):
+                self.k.run("\n".join(ast.unparse(n) for n in imps))
+                if self.k.exc: raise Exception(f"Error in {self.nb.path_ if hasattr(self.nb, 'path_') else 'a notebook'}, imports of:\n{cell.source}") from self.k.exc
+                return
+        return call(self, cell)
+    P.exec_show_docs.__call__ = imports_only
+    Q.nbdev_proc_nbs.__wrapped__(n_workers=0)     # in this process: worker processes would not see the two changes
+
+
+def _notebooks():
+    return [p.stem for p in (ROOT / "nbs").glob("*.ipynb")]
+
+
+def build(out=ROOT / "_docs", quiet=True, proc=True, figures=None):
+    "Build the site into `out` (figures from `figures`, default figures/) and return its path."
+    from smalldocs.site import build as smalldocs_build
+    if proc:
+        r = subprocess.run([sys.executable, __file__, "--proc-only"], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode: raise DocsError(f"nbdev_proc_nbs failed: {r.stderr.strip()[-1500:]}")
+    dist = katex_dist()
+    out = Path(out)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp)
+        cfg = _stage(ROOT / "_proc", stage, Path(figures) if figures else ROOT / "figures")
+        site = smalldocs_build(stage, quiet=quiet)
+        if not quiet:
+            for w in site.warnings: print("warning:", w, file=sys.stderr)
+        localise(stage / "_site", dist, cfg.get("website", {}).get("site-url"))
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(stage / "_site", out)
+    return out
+
+
+def serve(site, port=0, host="127.0.0.1"):
+    "Serve `site` on host:port in a daemon thread; return the server (its port: server.server_address[1])."
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a): pass
+    srv = http.server.ThreadingHTTPServer((host, port), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", default=str(ROOT / "_docs"), help="where the site goes (default _docs/)")
+    p.add_argument("--serve", type=int, metavar="PORT", help="after building, serve the site on 127.0.0.1:PORT")
+    p.add_argument("--no-proc", action="store_true", help="reuse _proc/ as it is (skip nbdev_proc_nbs)")
+    p.add_argument("--verbose", action="store_true", help="print smalldocs' warnings")
+    p.add_argument("--proc-only", action="store_true", help="only write _proc/ (nbdev_proc_nbs, made safe: see proc_nbs)")
+    a = p.parse_args(argv)
+    if a.proc_only: return proc_nbs()
+    try: site = build(a.out, quiet=not a.verbose, proc=not a.no_proc)
+    except DocsError as e: sys.exit(f"build_docs: {e}")
+    print(f"site written to {site}")
+    if a.serve is not None:
+        srv = serve(site, a.serve)
+        print(f"serving http://127.0.0.1:{srv.server_address[1]}/ (Ctrl-C stops)")
+        try: threading.Event().wait()
+        except KeyboardInterrupt: srv.shutdown()
+
+
+if __name__ == "__main__":
+    main()
