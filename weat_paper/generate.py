@@ -7,7 +7,7 @@ __all__ = ['INITS', 'PRESETS', 'NOISE', 'DEFAULT_RUNS', 'ClassPCA', 'fit_class_p
            'sgld_sample', 'sample_images', 'mean_joint_energy', 'get_classifier', 'class_pca', 'sgld_energy_frame',
            'plot_sgld_energy', 'plot_image_grid']
 
-# %% ../nbs/07_generate.ipynb #9ca65dc3
+# %% ../nbs/07_generate.ipynb #1f6d8a00
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from .attacks import check_images, check_labels
 from .models import save_checkpoint
 from .utils import check_choice, check_range
 
-# %% ../nbs/07_generate.ipynb #882e4072
+# %% ../nbs/07_generate.ipynb #f8afc6a2
 @dataclass
 class ClassPCA:
     "Per-class PCA: means μ_y (K×d), kept components U^y (rows) and singular values λ^y, class sizes, image shape."
@@ -90,7 +90,7 @@ def fit_class_pca(images, labels, retained_variance=0.99, num_classes=None, cach
     if cache is not None: pca.save(cache)
     return pca
 
-# %% ../nbs/07_generate.ipynb #ac79145a
+# %% ../nbs/07_generate.ipynb #0b94bbce
 def _as_labels(y, pca=None):
     y = torch.as_tensor(y).long().flatten().cpu()
     if pca is not None: check_labels(y, pca.num_classes)
@@ -129,7 +129,7 @@ def random_init(y, shape, generator=None):
 
 INITS = ("pca", "gaussian", "random")
 
-# %% ../nbs/07_generate.ipynb #e1eabb88
+# %% ../nbs/07_generate.ipynb #018788d6
 PRESETS = {
     "betterdm": dict(steps=150, friction=0.8, step_size=0.05, noise_var=0.001),
     "sat": dict(steps=20, friction=0.5, step_size=0.05, noise_var=0.001),
@@ -183,7 +183,7 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     x = torch.cat(outs)
     return (x, torch.cat(energies, 1)) if track_energy else x
 
-# %% ../nbs/07_generate.ipynb #18d282bc
+# %% ../nbs/07_generate.ipynb #6321fcc1
 def sample_images(model, y, init="pca", pca=None, sigma=0.01, preset="betterdm", seed=0, shape=None,
                   track_energy=False, batch_size=1000, progress=True, **overrides):
     "x0 from `init` ('pca', 'gaussian', 'random') for classes `y`, then SGLD (Eq. 7) with `preset` and `overrides`."
@@ -199,7 +199,7 @@ def sample_images(model, y, init="pca", pca=None, sigma=0.01, preset="betterdm",
     kw = {**PRESETS[preset], **overrides}
     return sgld_sample(model, y, x0, track_energy=track_energy, batch_size=batch_size, seed=seed, progress=progress, **kw)
 
-# %% ../nbs/07_generate.ipynb #a7bde99b
+# %% ../nbs/07_generate.ipynb #7cd2a4b6
 @torch.no_grad()
 def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
     "Average E(x, y) of the images of each class y (K values), in eval mode."
@@ -217,7 +217,7 @@ def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
         model.train(was_training)
     return (tot.cpu() / torch.bincount(labels.cpu(), minlength=k).clamp(min=1)).float()
 
-# %% ../nbs/07_generate.ipynb #73c154f8
+# %% ../nbs/07_generate.ipynb #0384bcc6
 _DIGITS_AT = dict(eps=0.1, alpha=0.04, steps=3, epochs=6, batch_size=64, eval_steps=3, track_n=32)
 DEFAULT_RUNS = {"sat": _DIGITS_AT, "trades": _DIGITS_AT, "mart": _DIGITS_AT, "weat_adv": _DIGITS_AT,
                 "weat_nat": _DIGITS_AT, "mail_trades": _DIGITS_AT,
@@ -247,7 +247,7 @@ def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=Non
     cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{name}_rv{retained_variance}.pt"
     return fit_class_pca(data.x, data.y, retained_variance, num_classes=data.num_classes, cache=cache, device=device)
 
-# %% ../nbs/07_generate.ipynb #08a30169
+# %% ../nbs/07_generate.ipynb #5337c762
 def sgld_energy_frame(energies, y, reference=None):
     "Per SGLD step: mean/quartiles of E(x_n, y) over chains, mean E(x_n, k≠y), and the real-data reference E(x, y)."
     import pandas as pd
@@ -273,7 +273,7 @@ def plot_sgld_energy(df, ax=None, title=None):
     if title: ax.set_title(title, fontsize=10)
     return ax
 
-# %% ../nbs/07_generate.ipynb #9b9ea655
+# %% ../nbs/07_generate.ipynb #bc663289
 def plot_image_grid(images, nrow=10, ax=None, title=None, pad=1):
     "Draw a batch of images in [0, 1] as a grid with `nrow` per row on `ax`; return the axis."
     import matplotlib.pyplot as plt
