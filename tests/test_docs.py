@@ -46,25 +46,46 @@ def test_sidebar_follows_the_paper():
 
 
 def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
-    "A figure's papermill command comes from the notebook whose name it starts with and that notebook's parameters."
-    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": None,
-                     "source": "method = 'trades'\nn_per_class = 50\nepochs = 3"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    "A figure's papermill command: the notebook that saves that name (or whose name starts it), and its parameters as -p."
+    def nb(params, code=""):
+        cells = [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": None, "source": params},
+                 {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": code}]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     (tmp_path / "nbs").mkdir()
-    for name in ("fig3_phases", "fig3_phases_extra"): (tmp_path / "nbs" / f"{name}.ipynb").write_text(json.dumps(nb))
+    p = "method = 'trades'\nn_per_class = 50\nepochs = 3\ndataset = 'digits'"
+    (tmp_path / "nbs" / "fig3_phases.ipynb").write_text(nb(p))
+    (tmp_path / "nbs" / "fig3_phases_extra.ipynb").write_text(nb(p))
+    (tmp_path / "nbs" / "fig6_generation.ipynb").write_text(nb("model = 'x'", 'save_figure(fig, "fig6_top", df, model=model)\n'
+                                                               "save_figure(ax.figure, 'figO_presets', df)"))
     monkeypatch.setattr(build_docs, "ROOT", tmp_path)
-    nbs = ["fig3_phases", "fig3_phases_extra", "00_energy"]
-    assert figure_command("fig3_phases", nbs) == "papermill nbs/fig3_phases.ipynb out.ipynb"
-    assert (figure_command("fig3_phases_method-mail_trades_n_per_class-50", nbs)
+    nbs = ["fig3_phases", "fig3_phases_extra", "fig6_generation", "00_energy"]
+    cmd = lambda stem: figure_command(stem, nbs)
+    assert cmd("fig3_phases") == "papermill nbs/fig3_phases.ipynb out.ipynb"
+    assert (cmd("fig3_phases_method-mail_trades_n_per_class-50")
             == "papermill nbs/fig3_phases.ipynb out.ipynb -p method mail_trades -p n_per_class 50")
-    assert figure_command("fig3_phases_extra_epochs-3", nbs) == "papermill nbs/fig3_phases_extra.ipynb out.ipynb -p epochs 3"
-    assert figure_command("fig9_unknown", nbs) is None
-    assert figure_command("fig3_phases_seed-1", nbs) == "papermill nbs/fig3_phases.ipynb out.ipynb"   # a tag, not a parameter
+    assert cmd("fig3_phases_extra_epochs-3") == "papermill nbs/fig3_phases_extra.ipynb out.ipynb -p epochs 3"
+    # a tag that is no parameter (paper-...) is left out, the parameters after it are kept
+    assert (cmd("fig3_phases_dataset-folder--x-y_paper-cifar10_epochs-3")
+            == "papermill nbs/fig3_phases.ipynb out.ipynb -p dataset folder--x-y -p epochs 3")
+    assert cmd("fig6_top_model-robust") == "papermill nbs/fig6_generation.ipynb out.ipynb -p model robust"
+    assert cmd("figO_presets") == "papermill nbs/fig6_generation.ipynb out.ipynb"
+    assert cmd("fig9_unknown") is None
+    # the figure page shows what the notebook saved, right after the cell that saves it
+    figs = tmp_path / "figures"; figs.mkdir()
+    for n in ("fig6_top_model-robust", "figO_presets", "fig3_phases"): (figs / f"{n}.png").write_bytes(b"x")
+    page = json.loads((tmp_path / "nbs" / "fig6_generation.ipynb").read_text()) | {"stem": "fig6_generation"}
+    assert build_docs.add_saved_figures(page, figs) == 2
+    added = page["cells"][2]["source"]
+    assert "](figures/fig6_top_model-robust.png)" in added and "](figures/figO_presets.png)" in added and "fig3" not in added
 
 
 def test_gallery_lists_every_png(tmp_path):
     (tmp_path / "a.png").write_bytes(b"x"); (tmp_path / "b.png").write_bytes(b"x"); (tmp_path / "c.csv").write_text("")
+    for n in ("table1_x", "fig10_y", "figG_z", "fig2_w"): (tmp_path / f"{n}.png").write_bytes(b"x")
     md = gallery(tmp_path, [])
     assert "](figures/a.png)" in md and "](figures/b.png)" in md and "c.csv" not in md
+    order = [md.index(f"](figures/{n}.png)") for n in ("fig2_w", "fig10_y", "figG_z", "table1_x", "a", "b")]
+    assert order == sorted(order)                              # the paper's order: figures, appendix figures, tables
     assert "No figures yet" in gallery(tmp_path / "empty", [])
 
 
@@ -147,6 +168,15 @@ def test_pages_render_in_chromium(site, browser, tmp_path):
                 page.locator("#figure-gallery").scroll_into_view_if_needed()
                 page.screenshot(path=str(SHOTS / "gallery.png"), full_page=False)
         assert page.evaluate("document.fonts.check('16px KaTeX_Main')")  # the KaTeX fonts came from the site
+        # a reproduce-a-figure page shows the figure its notebook saved (the stored notebook has no outputs)
+        owned = [(p, src[0]) for p in sorted(figs.glob("*.png")) if (src := build_docs.figure_source(p.stem, build_docs._notebooks()))]
+        if owned:
+            png, nb = owned[0]
+            page.goto(f"{host}/{pages_of_notebooks()[nb]}", wait_until="networkidle")
+            imgs = page.eval_on_selector_all("main img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])")
+            assert (f"figures/{png.name}", True) in [tuple(i) for i in imgs], imgs
+            page.locator(f"img[src='figures/{png.name}']").scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "figure_page.png"), full_page=False)
     finally:
         page.close(); srv.shutdown()
     assert off_host == [] and failed == [], (off_host, failed)

@@ -46,42 +46,98 @@ def sidebar(stems):
     return out
 
 
+def _code_cells(nb_path):
+    "The code cells of a notebook (none if there is no such file)."
+    p = Path(nb_path)
+    return [c for c in json.loads(p.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"] if p.exists() else []
+
+
+@functools.lru_cache(maxsize=None)
 def parameters(nb_path):
     "The names set in a notebook's papermill `parameters` cell (empty when it has none)."
-    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    nb = {"cells": _code_cells(nb_path)}
     for c in nb["cells"]:
         if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", []):
-            return re.findall(r"^([A-Za-z_]\w*)\s*=", "".join(c["source"]), flags=re.M)
-    return []
+            return tuple(re.findall(r"^([A-Za-z_]\w*)\s*=", "".join(c["source"]), flags=re.M))
+    return ()
+
+
+@functools.lru_cache(maxsize=None)
+def figure_names(nb_path):
+    "The figure names a notebook passes to save_figure as a plain string (`save_figure(fig, \"fig6_top\", ...)`)."
+    code = "\n".join("".join(c["source"]) for c in _code_cells(nb_path))
+    return tuple(re.findall(r"save_figure\(\s*[^,()]+(?:\([^()]*\))?\s*,\s*[\"']([\w-]+)[\"']", code))
+
+
+def _tags(rest, params):
+    "Split save_figure's `k1-v1_k2-v2` tail into (key, value) pairs; keys may hold underscores when they are parameters."
+    def key_at(t):
+        k = max((p for p in params if t.startswith(p + "-")), key=len, default=None)
+        return k or (m.group(1) if (m := re.match(r"([A-Za-z][A-Za-z0-9]*)-", t)) else None)
+    out = []
+    while rest and (key := key_at(rest)):
+        rest = rest[len(key) + 1:]
+        cut = next((j for j, ch in enumerate(rest) if ch == "_" and key_at(rest[j + 1:])), len(rest))
+        out.append((key, rest[:cut]))
+        rest = rest[cut + 1:]
+    return out
+
+
+def figure_source(png_stem, notebooks):
+    """The notebook that writes figures/<png_stem>.png and the papermill command for it; None when no notebook matches.
+
+    save_figure names a file `<name>_<k>-<v>...`: the notebook is the one that passes `<name>` to save_figure (else the
+    one whose file name starts the figure's), and each tag that is one of its papermill parameters becomes `-p k v`."""
+    names = {}
+    for nb in notebooks:
+        for n in figure_names(ROOT / "nbs" / f"{nb}.ipynb"): names.setdefault(n, nb)
+    for nb in notebooks: names.setdefault(nb, nb)
+    owners = [n for n in names if png_stem == n or png_stem.startswith(n + "_")]
+    if not owners: return None
+    name = max(owners, key=len)
+    nb = names[name]
+    params = parameters(ROOT / "nbs" / f"{nb}.ipynb")
+    args = [a for k, v in _tags(png_stem[len(name) + 1:], params) if k in params for a in ("-p", k, v)]
+    return nb, " ".join(["papermill", f"nbs/{nb}.ipynb", "out.ipynb", *args])
 
 
 def figure_command(png_stem, notebooks):
-    "The papermill command that writes figures/<png_stem>.png, read off save_figure's `<name>_<k>-<v>...` naming; None if no notebook matches."
-    owners = [s for s in notebooks if png_stem == s or png_stem.startswith(s + "_")]
-    if not owners: return None
-    nb = max(owners, key=len)
-    rest, params, args = png_stem[len(nb) + 1:], parameters(ROOT / "nbs" / f"{nb}.ipynb"), []
-    while rest:
-        key = max((p for p in params if rest.startswith(p + "-")), key=len, default=None)
-        if key is None: break                     # a tag that is no parameter: the command stays the default one
-        rest = rest[len(key) + 1:]
-        nxt = [m.start() for p in params if (m := re.search(rf"_{re.escape(p)}-", rest))]
-        cut = min(nxt, default=len(rest))
-        args += ["-p", key, rest[:cut]]
-        rest = rest[cut + 1:]
-    return " ".join(["papermill", f"nbs/{nb}.ipynb", "out.ipynb", *args])
+    "The papermill command that writes figures/<png_stem>.png (see figure_source); None when no notebook matches."
+    src = figure_source(png_stem, notebooks)
+    return src[1] if src else None
+
+
+def _figure_md(p, cmd, level="###"):
+    how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
+    return f"{level} {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}"
+
+
+def _pngs(figures):
+    "figures/*.png in the paper's order: figures, appendix figures, tables, the rest."
+    kind = lambda stem: 0 if stem.startswith("fig") else 1 if stem.startswith("table") else 2
+    return sorted(Path(figures).glob("*.png"), key=lambda p: (kind(p.stem), _natural(p.stem)))
 
 
 def gallery(figures, notebooks):
-    "Markdown of the home page's gallery: every figures/*.png, newest first, each with the command that made it."
-    pngs = sorted(figures.glob("*.png"), key=lambda p: (-p.stat().st_mtime, p.name))
+    "Markdown of the home page's gallery: every figures/*.png in the paper's order, each with the command that made it."
+    pngs = _pngs(figures)
     if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
-    parts = ["## Figure gallery\n\nThe figures in `figures/`, newest first, each with the command that wrote it."]
-    for p in pngs:
-        cmd = figure_command(p.stem, notebooks)
-        how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
-        parts.append(f"### {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}")
-    return "\n\n".join(parts)
+    parts = ["## Figure gallery\n\nThe figures in `figures/`, in the paper's order, each with the command that wrote it."]
+    return "\n\n".join(parts + [_figure_md(p, figure_command(p.stem, notebooks)) for p in pngs])
+
+
+def add_saved_figures(nb, figures):
+    """Show a notebook's saved figures on its page: nbdev_clean strips the plots from the committed notebook, so the
+    PNGs it wrote to figures/ go in a markdown cell after its first `save_figure` cell (else at the end)."""
+    own = [(p, src[1]) for p in _pngs(figures) if (src := figure_source(p.stem, _notebooks())) and src[0] == nb["stem"]]
+    if not own: return 0
+    cell = {"cell_type": "markdown", "metadata": {}, "source": "\n\n".join(
+        ["**Saved by this notebook** (from `figures/`; the notebooks are stored without their outputs):"]
+        + [_figure_md(p, cmd, "####") for p, cmd in own])}
+    cells = nb["cells"]
+    at = next((i + 1 for i, c in enumerate(cells) if c["cell_type"] == "code" and "save_figure(" in "".join(c["source"])), len(cells))
+    cells.insert(at, cell)
+    return len(own)
 
 
 def katex_dist(cache=ROOT / ".cache"):
@@ -142,6 +198,8 @@ def _stage(proc, stage, figures):
             first["source"] = re.sub(r"^output-file:.*\n", "", src, flags=re.M)
         if out == "index":
             d["cells"].append({"cell_type": "markdown", "metadata": {}, "source": gallery(figures, _notebooks())})
+        else:
+            add_saved_figures({**d, "stem": nb.stem}, figures)
         (stage / f"{out}.ipynb").write_text(json.dumps(d), encoding="utf-8")
         stems.append((nb.stem, out))
     order = {src: out for src, out in stems}

@@ -6,7 +6,7 @@
 __all__ = ['BENCH_METHODS', 'GOALS', 'time_paired', 'paired_ratio', 'bench_data', 'without_norm', 'benchmark', 'no_host_sync',
            'profile_step', 'format_record', 'cli_parser', 'main']
 
-# %% ../nbs/11_benchmark.ipynb #373df657
+# %% ../nbs/11_benchmark.ipynb #63643d05
 import argparse, json, math, os, platform, statistics, sys, time
 from contextlib import ExitStack, nullcontext
 from unittest import mock
@@ -20,14 +20,15 @@ from .losses import default_beta
 from .models import get_model, ARCHS
 from .utils import check_choice, check_range, get_device, project_root, versions
 
-# %% ../nbs/11_benchmark.ipynb #a83b051d
+# %% ../nbs/11_benchmark.ipynb #be49f106
 def _sync(device):
     if device.type == "cuda": torch.cuda.synchronize(device)
 
-def time_paired(fns, reps=15, warmup=2, min_time=0.05, device="cpu", before=None):
-    "Per-call seconds of each zero-argument function in `fns`: `reps` interleaved rounds after `warmup` calls; {name: {'wall': [...], 'cpu': [...]}}."
+def time_paired(fns, reps=15, warmup=2, min_time=0.05, device="cpu", before=None, budget=None, min_reps=5):
+    "Per-call seconds of each zero-argument function in `fns`: `reps` interleaved rounds after `warmup` calls (fewer, but >= `min_reps`, past `budget` seconds); {name: {'wall': [...], 'cpu': [...]}}."
     check_range("reps", reps, 0, lo_open=True, integer=True); check_range("warmup", warmup, 0, integer=True)
     dev = get_device(device)
+    t_start = time.perf_counter()
     for f in fns.values():
         for _ in range(warmup): f()
     inner = {}
@@ -44,6 +45,7 @@ def time_paired(fns, reps=15, warmup=2, min_time=0.05, device="cpu", before=None
             for _ in range(inner[k]): fns[k]()
             _sync(dev); t1, c1 = time.perf_counter(), time.process_time()
             out[k]["wall"].append((t1 - t0) / inner[k]); out[k]["cpu"].append((c1 - c0) / inner[k])
+        if budget is not None and r + 1 >= min_reps and time.perf_counter() - t_start > budget: break
     return out
 
 def paired_ratio(num, den, scale=1.0):
@@ -52,7 +54,7 @@ def paired_ratio(num, den, scale=1.0):
     q = statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3
     return statistics.median(r), q[0], q[2]
 
-# %% ../nbs/11_benchmark.ipynb #219aa41c
+# %% ../nbs/11_benchmark.ipynb #7eac0070
 BENCH_METHODS = ("sat", "trades", "mart", "weat_nat", "weat_adv")
 
 def bench_data(dataset="digits", root=None, n=1024, seed=0):
@@ -86,7 +88,7 @@ def without_norm(model):
 
 def benchmark(device="auto", arch="smallcnn", batch_size=128, steps=10, dataset="digits", reps=15, warmup=2,
               methods=BENCH_METHODS, amp=False, channels_last=False, compile=False, threads=None, min_time=0.05,
-              eps=8/255, alpha=2/255, seed=0, root=None, share_clean=True, compare_plain=False, batchnorm=True):
+              eps=8/255, alpha=2/255, seed=0, root=None, share_clean=True, compare_plain=False, batchnorm=True, budget=None):
     "Time the training loop's step of each method against a plain step, an attack step and the loader; the JSON-ready record."
     t_start = time.perf_counter()
     check_range("batch_size", batch_size, 0, lo_open=True, integer=True); check_range("steps", steps, 0, lo_open=True, integer=True)
@@ -122,16 +124,21 @@ def benchmark(device="auto", arch="smallcnn", batch_size=128, steps=10, dataset=
     fns.update({"plain": step("standard")})
     fns.update({m: step(m) for m in ("trades", "weat_adv") if m in methods})
     if compare_plain and "trades" in methods: fns["trades_plain"] = step("trades", False)   # the same step, fast path off
+    fns["plain"]()                    # creates the optimiser's momentum buffers
     snapshot = {k: v.clone() for k, v in model.state_dict().items()}
-    def restore():
-        with torch.no_grad(): model.load_state_dict(snapshot)
-    times = time_paired(fns, reps, warmup, min_time, dev, before=restore)
+    opt_snapshot = {p: {k: v.clone() for k, v in st.items() if torch.is_tensor(v)} for p, st in opt.state.items()}
+    def restore():                    # every reading starts from the same weights and momentum: the same computation
+        with torch.no_grad():
+            model.load_state_dict(snapshot)
+            for p, st in opt_snapshot.items():
+                for k, v in st.items(): opt.state[p][k].copy_(v)
+    times = time_paired(fns, reps, warmup, min_time, dev, before=restore, budget=budget, min_reps=min(5, reps))
     for v in times["attack"].values():
         if isinstance(v, list): v[:] = [t / steps for t in v]
-    return _summarise(times, dict(device=str(dev), arch=arch, batch_size=batch_size, steps=steps, dataset=dataset, reps=reps,
+    return _summarise(times, dict(device=str(dev), arch=arch, batch_size=batch_size, steps=steps, dataset=dataset, reps=len(times["plain"]["wall"]),
                                   warmup=warmup, methods=list(methods), amp=amp, channels_last=channels_last, compile=compile,
                                   threads=torch.get_num_threads(), eps=eps, alpha=alpha, seed=seed, share_clean=share_clean,
-                                  compare_plain=compare_plain, batchnorm=batchnorm),
+                                  compare_plain=compare_plain, batchnorm=batchnorm, budget=budget),
                       _record_machine(dev), n_epoch, time.perf_counter() - t_start)
 
 def _summarise(times, options, machine, n_epoch, seconds):
@@ -159,7 +166,7 @@ def _summarise(times, options, machine, n_epoch, seconds):
     rec["seconds"] = seconds
     return rec
 
-# %% ../nbs/11_benchmark.ipynb #2a096830
+# %% ../nbs/11_benchmark.ipynb #a2ecda61
 class _HostSync(RuntimeError): pass
 
 def no_host_sync():
@@ -170,7 +177,7 @@ def no_host_sync():
     for n in names: stack.enter_context(mock.patch.object(torch.Tensor, n, boom))
     return stack
 
-# %% ../nbs/11_benchmark.ipynb #78f9cbe7
+# %% ../nbs/11_benchmark.ipynb #cd7b7f85
 def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128, steps=10, dataset="digits", rows=15, sort_by=None, root=None):
     "The top `rows` operators of one `train_step` of `method` under torch.profiler, as a table string."
     from torch.profiler import profile, ProfilerActivity
@@ -188,7 +195,7 @@ def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128,
     key = sort_by or ("cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total")
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
-# %% ../nbs/11_benchmark.ipynb #fd36c8c5
+# %% ../nbs/11_benchmark.ipynb #13d31fb5
 GOALS = {"weat_over_trades": ("<=", 1.02), "pass_efficiency": (">=", 1.0), "loader_share": ("<=", 0.02)}
 
 def format_record(rec):
@@ -200,10 +207,10 @@ def format_record(rec):
                  + ("" if o.get("share_clean", True) else ", plain path") + ("" if o.get("batchnorm", True) else ", batch norm removed"))
     if "loadavg_start" in rec["machine"]:
         lines.append(f"load average {rec['machine']['loadavg_start'][0]:.1f} -> {rec['machine']['loadavg_end'][0]:.1f} on {rec['machine']['cpu_count']} cores")
-    lines.append(f"{'step':<10}{'ms (wall)':>11}{'ms (cpu)':>10}{'images/s':>10}{'epoch s':>9}")
+    lines.append(f"{'step':<13}{'ms (wall)':>11}{'ms (cpu)':>10}{'images/s':>10}{'epoch s':>9}")
     for k, v in rec["seconds_per_call"].items():
         ips = rec["images_per_s"].get(k); ep = rec["epoch_seconds"].get(k)
-        lines.append(f"{k:<10}{1e3 * v['wall']:>11.2f}{1e3 * v['cpu']:>10.2f}{'' if ips is None else f'{ips:.0f}':>10}{'' if ep is None else f'{ep:.1f}':>9}")
+        lines.append(f"{k:<13}{1e3 * v['wall']:>11.2f}{1e3 * v['cpu']:>10.2f}{'' if ips is None else f'{ips:.0f}':>10}{'' if ep is None else f'{ep:.1f}':>9}")
     for k, v in rec["ratios"].items():
         c = rec["ratios_cpu_time"][k]
         goal = GOALS.get(k)
@@ -221,7 +228,8 @@ def cli_parser():
     p.add_argument("--batch-size", type=int, default=128, help="batch size")
     p.add_argument("--steps", type=int, default=10, help="attack steps K")
     p.add_argument("--dataset", default="digits", help="a dataset name, or synthetic:CxHxW (e.g. synthetic:3x32x32 for CIFAR-10 size)")
-    p.add_argument("--reps", type=int, default=15, help="paired, interleaved rounds")
+    p.add_argument("--reps", type=int, default=15, help="paired, interleaved rounds (at most)")
+    p.add_argument("--budget", type=float, default=75, help="stop adding rounds (after 5) once the timing has run this many seconds; 0: no limit")
     p.add_argument("--warmup", type=int, default=2, help="warm-up calls of each function")
     p.add_argument("--methods", nargs="+", default=list(BENCH_METHODS), help="methods to time (trades is needed for the ratios)")
     p.add_argument("--amp", action="store_true", help="bf16 autocast (meant for CUDA)")
@@ -244,7 +252,7 @@ def main(argv=None):
         threads = a.threads or (1 if dev.type == "cpu" else None)
         rec = benchmark(dev, a.arch, a.batch_size, a.steps, a.dataset, a.reps, a.warmup, tuple(a.methods), a.amp,
                         a.channels_last, a.compile, threads, root=a.root, share_clean=not a.plain,
-                        compare_plain=a.compare_plain, batchnorm=not a.no_batchnorm)
+                        compare_plain=a.compare_plain, batchnorm=not a.no_batchnorm, budget=a.budget or None)
     except (ValueError, FileNotFoundError) as e: sys.exit(f"weat-bench: {e}")
     print(format_record(rec))
     if a.profile: print(profile_step(a.profile, dev, a.arch, a.batch_size, a.steps, a.dataset, root=a.root))

@@ -4,19 +4,19 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'PAPER_NAMES', 'read_run', 'gather', 'aggregate', 'compare', 'pm', 'wide', 'to_markdown', 'save_table',
-           'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
+           'plot_comparison', 'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
 
-# %% ../nbs/13_results.ipynb #7b0a593b
+# %% ../nbs/13_results.ipynb #b28ee7c0
 import argparse, hashlib, json, os, shlex, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .train import train, run_dir_for, is_finished, run_lock
+from .train import train, run_dir_for, is_finished, run_lock, TRAIN_DEFAULTS
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
-from .utils import check_choice, figures_dir, paper_table, project_root
+from .utils import check_choice, figures_dir, paper_table, project_root, set_style
 
-# %% ../nbs/13_results.ipynb #911eff07
+# %% ../nbs/13_results.ipynb #eeaddeb5
 _NOT_VARIANT = ("seed", "versions", "world_size")
 
 def read_run(run_dir):
@@ -27,7 +27,8 @@ def read_run(run_dir):
     ev = json.loads((d / "eval.json").read_text()).get("results", {}) if (d / "eval.json").is_file() else {}
     m = pd.read_csv(d / "metrics.csv") if (d / "metrics.csv").is_file() else pd.DataFrame()
     last = m.iloc[-1] if len(m) else {}
-    ident = {k: v for k, v in cfg.items() if k not in _NOT_VARIANT}
+    _missing = object()      # settings at their default are left out, so a newly added option does not split old runs off
+    ident = {k: v for k, v in cfg.items() if k not in _NOT_VARIANT and TRAIN_DEFAULTS.get(k, _missing) != v}
     row = dict(run=d.name, method=cfg["method"], dataset=cfg["dataset"], arch=cfg["arch"], epochs=cfg["epochs"],
                seed=cfg["seed"], beta=cfg.get("beta"), attack=cfg.get("attack"), n_per_class=cfg.get("n_per_class"),
                variant=hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:8],
@@ -38,6 +39,7 @@ def read_run(run_dir):
         row[a] = r["accuracy"] if r else np.nan
         row[f"n_{a}"] = r["settings"]["n"] if r else np.nan
     aa = ev.get("autoattack")
+    row["pgd20_aa_images"] = aa.get("pgd20_same_images", row["pgd20"] if aa["settings"]["n"] == row["n_pgd20"] else np.nan) if aa else np.nan
     row["aa_attacks"] = None if aa is None else (
         "standard" if aa["settings"]["attacks"] == list(AA_STANDARD) else "+".join(aa["settings"]["attacks"]))
     row["dE_x"] = float(last.get("train_dE_x", np.nan)) if len(m) else np.nan
@@ -52,7 +54,7 @@ def gather(root=None):
     rows = [read_run(d) for d in dirs]
     return pd.DataFrame(rows, columns=None if rows else ["run", "method", "dataset", "arch", "epochs", "seed", "beta"])
 
-METRICS = ("clean", "pgd20", "autoattack", "dE_x")
+METRICS = ("clean", "pgd20", "autoattack", "pgd20_aa_images", "dE_x")
 
 def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"), metrics=METRICS):
     "Mean and standard deviation (ddof=1; NaN for one seed) of `metrics` over the seeds of each group of `by`."
@@ -65,7 +67,7 @@ def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"),
         out[f"{m}_std"] = g[m].std(ddof=1)
     return out.reset_index()
 
-# %% ../nbs/13_results.ipynb #4670be3a
+# %% ../nbs/13_results.ipynb #9bc84014
 PAPER_NAMES = {"sat": "SAT", "trades": "TRADES", "mart": "MART", "mail_trades": "MAIL-TRADES",
                "weat_nat": "WEAT_NAT", "weat_adv": "WEAT_ADV"}
 _PAPER_METRIC = {"clean": "natural", "pgd20": "pgd20", "autoattack": "autoattack"}
@@ -126,7 +128,26 @@ def save_table(df, name, markdown=True, **tags):
     if markdown: (d / f"{stem}.md").write_text(to_markdown(df))
     return d / f"{stem}.csv"
 
-# %% ../nbs/13_results.ipynb #28180fae
+# %% ../nbs/13_results.ipynb #a5113208
+def plot_comparison(long, title=None):
+    "Bars of ours (± std over seeds) and the paper's value per paper row, one panel per metric of `compare`'s table."
+    import matplotlib.pyplot as plt
+    set_style()
+    metrics = list(dict.fromkeys(long.metric))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(3.0, 0.55 * long.row.nunique()) * len(metrics), 3.6),
+                             squeeze=False, sharey=True)
+    for ax, m in zip(axes[0], metrics):
+        d = long[long.metric == m].sort_values("row")
+        xs = np.arange(len(d))
+        ax.bar(xs - 0.2, d.ours_mean.fillna(0), 0.4, yerr=d.ours_std.fillna(0), label="ours")
+        ax.bar(xs + 0.2, d.paper_mean, 0.4, yerr=d.paper_std.fillna(0), label="paper")
+        ax.set_xticks(xs, d.method, rotation=40, ha="right"); ax.set_title(m); ax.set_ylabel("accuracy (%)")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/13_results.ipynb #839f4f68
 def grid(methods, seeds=(0,), **common):
     "Methods × seeds as a list of run specs (dicts of `train` arguments); `common` goes into every run."
     return [dict(method=m, seed=s, **common) for m in methods for s in seeds]
@@ -169,7 +190,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
                          finished=is_finished(d), dir=str(d), **(ev or {})))
     return pd.DataFrame(done)
 
-# %% ../nbs/13_results.ipynb #78d3665d
+# %% ../nbs/13_results.ipynb #75b0d6ff
 def _value(s):
     "A --set value: int, float, None, True/False, or the string itself."
     if s in ("None", "none"): return None
