@@ -6,7 +6,7 @@
 __all__ = ['BENCH_METHODS', 'GOALS', 'time_paired', 'paired_ratio', 'bench_data', 'without_norm', 'benchmark', 'no_host_sync',
            'profile_step', 'format_record', 'cli_parser', 'main']
 
-# %% ../nbs/11_benchmark.ipynb #792ffe87
+# %% ../nbs/11_benchmark.ipynb #63643d05
 import argparse, json, math, os, platform, statistics, sys, time
 from contextlib import ExitStack, nullcontext
 from unittest import mock
@@ -20,7 +20,7 @@ from .losses import default_beta
 from .models import get_model, ARCHS
 from .utils import check_choice, check_range, get_device, project_root, versions
 
-# %% ../nbs/11_benchmark.ipynb #53edc1f4
+# %% ../nbs/11_benchmark.ipynb #be49f106
 def _sync(device):
     if device.type == "cuda": torch.cuda.synchronize(device)
 
@@ -54,7 +54,7 @@ def paired_ratio(num, den, scale=1.0):
     q = statistics.quantiles(r, n=4, method="inclusive") if len(r) > 1 else [r[0]] * 3
     return statistics.median(r), q[0], q[2]
 
-# %% ../nbs/11_benchmark.ipynb #9e397c4e
+# %% ../nbs/11_benchmark.ipynb #7eac0070
 BENCH_METHODS = ("sat", "trades", "mart", "weat_nat", "weat_adv")
 
 def bench_data(dataset="digits", root=None, n=1024, seed=0):
@@ -166,7 +166,7 @@ def _summarise(times, options, machine, n_epoch, seconds):
     rec["seconds"] = seconds
     return rec
 
-# %% ../nbs/11_benchmark.ipynb #18331d69
+# %% ../nbs/11_benchmark.ipynb #a2ecda61
 class _HostSync(RuntimeError): pass
 
 def no_host_sync():
@@ -177,7 +177,7 @@ def no_host_sync():
     for n in names: stack.enter_context(mock.patch.object(torch.Tensor, n, boom))
     return stack
 
-# %% ../nbs/11_benchmark.ipynb #212f5779
+# %% ../nbs/11_benchmark.ipynb #cd7b7f85
 def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128, steps=10, dataset="digits", rows=15, sort_by=None, root=None):
     "The top `rows` operators of one `train_step` of `method` under torch.profiler, as a table string."
     from torch.profiler import profile, ProfilerActivity
@@ -195,7 +195,7 @@ def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128,
     key = sort_by or ("cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total")
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
-# %% ../nbs/11_benchmark.ipynb #4f99964a
+# %% ../nbs/11_benchmark.ipynb #13d31fb5
 GOALS = {"weat_over_trades": ("<=", 1.02), "pass_efficiency": (">=", 1.0), "loader_share": ("<=", 0.02)}
 
 def format_record(rec):

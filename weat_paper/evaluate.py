@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 'model_digest', 'autoattack_robust', 'evaluate']
 
-# %% ../nbs/06_evaluate.ipynb #7f60342c
+# %% ../nbs/06_evaluate.ipynb #66a8d08a
 import json, os, time, hashlib, logging
 from pathlib import Path
 import torch
@@ -15,7 +15,7 @@ from .data import get_dataset
 from .models import load_model
 from .utils import check_choice, check_range, get_device, versions, project_root
 
-# %% ../nbs/06_evaluate.ipynb #28973c9a
+# %% ../nbs/06_evaluate.ipynb #cac9e94f
 ATTACKS = ("clean", "pgd20", "autoattack")
 AA_STANDARD = ("apgd-ce", "apgd-t", "fab-t", "square")
 
@@ -31,7 +31,7 @@ def predict(model, x, batch_size=256):
     dev = next(model.parameters()).device
     return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
 
-# %% ../nbs/06_evaluate.ipynb #4a8131bd
+# %% ../nbs/06_evaluate.ipynb #d4f56618
 def _forked(device):
     return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
 
@@ -47,7 +47,7 @@ def pgd_robust(model, x, y, eps=8/255, alpha=2/255, steps=20, batch_size=256, se
             with torch.no_grad(): out.append((model(xa).argmax(-1) == yb).cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
-# %% ../nbs/06_evaluate.ipynb #29d99cf9
+# %% ../nbs/06_evaluate.ipynb #3e20f6a2
 def _digest(*tensors):
     "A short SHA-1 of tensors' contents."
     h = hashlib.sha1()
@@ -103,7 +103,7 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)
     return robust
 
-# %% ../nbs/06_evaluate.ipynb #b4353eb4
+# %% ../nbs/06_evaluate.ipynb #38f3ae4f
 def _load(model_or_run_dir, checkpoint, device):
     "(model, run_dir or None, config dict) for a module, a checkpoint file or a run directory."
     if isinstance(model_or_run_dir, nn.Module):
@@ -156,6 +156,8 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
                                    state, progress)
             if state is not None and state.exists():
                 extra["by_attack"] = json.loads(state.read_text())["by_attack"]; state.unlink()
+            if n_aa < len(idx):    # on a subset, PGD-20 on the same images, to compare like with like
+                extra["pgd20_same_images"] = 100 * pgd_robust(model, x[:n_aa], y[:n_aa], eps, alpha, 20, batch_size, seed).double().mean().item()
         record["results"][a] = dict(accuracy=100 * ok.double().mean().item(), settings=settings[a],
                                     seconds=round(time.time() - t0, 2), **extra)
         if path is not None: _write_json(path, dict(record, versions=versions()))

@@ -6,7 +6,7 @@
 __all__ = ['METRICS', 'PAPER_NAMES', 'read_run', 'gather', 'aggregate', 'compare', 'pm', 'wide', 'to_markdown', 'save_table',
            'plot_comparison', 'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
 
-# %% ../nbs/13_results.ipynb #25c7668a
+# %% ../nbs/13_results.ipynb #b28ee7c0
 import argparse, hashlib, json, os, shlex, sys
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,7 @@ from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
 from .utils import check_choice, figures_dir, paper_table, project_root, set_style
 
-# %% ../nbs/13_results.ipynb #e6bf5baf
+# %% ../nbs/13_results.ipynb #eeaddeb5
 _NOT_VARIANT = ("seed", "versions", "world_size")
 
 def read_run(run_dir):
@@ -39,6 +39,7 @@ def read_run(run_dir):
         row[a] = r["accuracy"] if r else np.nan
         row[f"n_{a}"] = r["settings"]["n"] if r else np.nan
     aa = ev.get("autoattack")
+    row["pgd20_aa_images"] = aa.get("pgd20_same_images", row["pgd20"] if aa["settings"]["n"] == row["n_pgd20"] else np.nan) if aa else np.nan
     row["aa_attacks"] = None if aa is None else (
         "standard" if aa["settings"]["attacks"] == list(AA_STANDARD) else "+".join(aa["settings"]["attacks"]))
     row["dE_x"] = float(last.get("train_dE_x", np.nan)) if len(m) else np.nan
@@ -53,7 +54,7 @@ def gather(root=None):
     rows = [read_run(d) for d in dirs]
     return pd.DataFrame(rows, columns=None if rows else ["run", "method", "dataset", "arch", "epochs", "seed", "beta"])
 
-METRICS = ("clean", "pgd20", "autoattack", "dE_x")
+METRICS = ("clean", "pgd20", "autoattack", "pgd20_aa_images", "dE_x")
 
 def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"), metrics=METRICS):
     "Mean and standard deviation (ddof=1; NaN for one seed) of `metrics` over the seeds of each group of `by`."
@@ -66,7 +67,7 @@ def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"),
         out[f"{m}_std"] = g[m].std(ddof=1)
     return out.reset_index()
 
-# %% ../nbs/13_results.ipynb #7bcb69bf
+# %% ../nbs/13_results.ipynb #9bc84014
 PAPER_NAMES = {"sat": "SAT", "trades": "TRADES", "mart": "MART", "mail_trades": "MAIL-TRADES",
                "weat_nat": "WEAT_NAT", "weat_adv": "WEAT_ADV"}
 _PAPER_METRIC = {"clean": "natural", "pgd20": "pgd20", "autoattack": "autoattack"}
@@ -127,7 +128,7 @@ def save_table(df, name, markdown=True, **tags):
     if markdown: (d / f"{stem}.md").write_text(to_markdown(df))
     return d / f"{stem}.csv"
 
-# %% ../nbs/13_results.ipynb #db9fdb44
+# %% ../nbs/13_results.ipynb #a5113208
 def plot_comparison(long, title=None):
     "Bars of ours (± std over seeds) and the paper's value per paper row, one panel per metric of `compare`'s table."
     import matplotlib.pyplot as plt
@@ -146,7 +147,7 @@ def plot_comparison(long, title=None):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/13_results.ipynb #91d9220b
+# %% ../nbs/13_results.ipynb #839f4f68
 def grid(methods, seeds=(0,), **common):
     "Methods × seeds as a list of run specs (dicts of `train` arguments); `common` goes into every run."
     return [dict(method=m, seed=s, **common) for m in methods for s in seeds]
@@ -189,7 +190,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
                          finished=is_finished(d), dir=str(d), **(ev or {})))
     return pd.DataFrame(done)
 
-# %% ../nbs/13_results.ipynb #f820daf5
+# %% ../nbs/13_results.ipynb #75b0d6ff
 def _value(s):
     "A --set value: int, float, None, True/False, or the string itself."
     if s in ("None", "none"): return None

@@ -64,7 +64,7 @@ def train_batch(model, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=10, 
     return spec["loss"](zn, za, y, beta, **loss_kw), zn, za
 
 def train_step(model, opt, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=10, sched=None, acc=None, params=None,
-               amp=False, **loss_kw):
+               amp=False, bad=None, batch=0, **loss_kw):
     "One optimiser step of the training loop: `train_batch`, backward, (all-reduce), step; adds loss and correct counts to `acc` on the device."
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):    # fast path on CUDA: bf16 autocast
         loss, zn, za = train_batch(model, x, y, spec, beta, eps, alpha, steps, **loss_kw)
@@ -73,6 +73,8 @@ def train_step(model, opt, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=
     _allreduce_grads(params if params is not None else [p for g in opt.param_groups for p in g["params"]])
     opt.step()
     if sched is not None: sched.step()
+    if bad is not None:    # index of the epoch's first batch whose loss is not finite (-1: none yet), kept on the device
+        bad.copy_(torch.where((bad < 0) & ~torch.isfinite(loss.detach()), torch.full_like(bad, batch), bad))
     if acc is not None:    # loss sum, natural correct, adversarial correct, n (nat), n (adv): no host sync
         with torch.no_grad():
             acc[0] += loss.detach() * len(y)
@@ -202,7 +204,7 @@ TRAIN_DEFAULTS = dict(dataset="digits", arch="smallcnn", epochs=None, batch_size
                       weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, n_per_class=None,
                       attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
                       pct_start=0.25, select_after=0, train_idx=None, amp=False)
-_NOT_IDENTITY = ("device", "out_dir", "root", "stop_after", "progress", "channels_last", "compile")
+_NOT_IDENTITY = ("device", "out_dir", "root", "stop_after", "progress", "channels_last", "compile", "force")
 
 def _as_indices(idx):
     "Sorted unique training-split indices from a sequence, a boolean mask, or a .npy/.txt file of them."
@@ -227,6 +229,9 @@ def resolve_config(method, **kw):
     c["method"] = method
     svhn = c["dataset"] == "svhn"
     if c["epochs"] is None: c["epochs"] = 30 if svhn else 100
+    check_range("epochs", c["epochs"], 0, lo_open=True, integer=True)      # before anything is derived from it
+    for k in ("steps", "eval_steps", "burn_in"):
+        if c[k] is not None: check_range(k, c[k], 0, integer=True)
     if c["alpha"] is None: c["alpha"] = (1 if svhn else 2) / 255
     if c["beta"] is None: c["beta"] = default_beta(method, c["dataset"])
     if c["burn_in"] is None: c["burn_in"] = round(0.75 * c["epochs"])
@@ -238,7 +243,8 @@ def resolve_config(method, **kw):
     for k in ("eps", "alpha", "val_frac", "pct_start"): check_range(k, c[k], 0, 1)
     for k in ("steps", "eval_steps", "track_n", "select_after", "burn_in", "seed"): check_range(k, c[k], 0, integer=True)
     if c["beta"] is not None: check_range("beta", c["beta"], 0)
-    method_spec(method, c["attack"])
+    if method_spec(method, c["attack"])["attack"] is not None and c["steps"] == 0:
+        raise ValueError(f"steps must be > 0 for {method!r}, which trains on attacked images (use attack='none' for natural training)")
     return c
 
 def run_dir_for(method, runs=None, **kw):
@@ -321,12 +327,13 @@ def train(method, dataset="digits", arch="smallcnn", epochs=None, batch_size=128
           weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, device="auto", out_dir=None,
           n_per_class=None, attack=None, burn_in=None, val_frac=0.1, eval_steps=None, track_n=256, augment=True,
           pct_start=0.25, select_after=0, train_idx=None, root=None, stop_after=None, progress=True, amp=False,
-          channels_last=False, compile=False):
+          channels_last=False, compile=False, force=False):
     "Adversarially train `method` (a METHODS row) with energy tracking; resume or skip an existing run; return its run dir."
     args = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS}
     c = resolve_config(method, **args)
     root = Path(root) if root is not None else project_root() / "data"
     run_dir = Path(out_dir) if out_dir is not None else run_dir_for(method, **args)
+    _check_writable(run_dir)
     rank, world = _rank_world()
     dev = get_device(device) if world == 1 or device not in ("auto", None) else (
         torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu"))
@@ -337,22 +344,36 @@ def train(method, dataset="digits", arch="smallcnn", epochs=None, batch_size=128
     else: lock = run_lock(run_dir)
     with lock:
         if is_finished(run_dir):
-            _check_config(run_dir, c); return run_dir
-        return _train(c, run_dir, dev, root, stop_after, progress, rank, world, dict(channels_last=channels_last, compile=compile))
+            _check_config(run_dir, c, force); return run_dir
+        return _train(c, run_dir, dev, root, stop_after, progress, rank, world, dict(channels_last=channels_last, compile=compile), force)
 
 @contextmanager
 def _nolock(run_dir): yield run_dir
 
-def _check_config(run_dir, c):
+def _check_config(run_dir, c, force=False):
+    "Refuse (one line naming the differing keys) to continue a run directory made with other settings, unless `force`."
     p = Path(run_dir) / "config.json"
-    if not p.is_file(): return
+    if not p.is_file(): return []
     old = json.loads(p.read_text())
     diff = [k for k in c if k in old and json.dumps(old[k]) != json.dumps(c[k])]
-    if diff: raise ValueError(f"run directory {run_dir} holds a run with other settings ({', '.join(f'{k}={old[k]!r}' for k in diff)}); "
-                              f"use another out_dir or the same settings")
+    what = ", ".join(f"{k}={old[k]!r} (now {c[k]!r})" for k in diff)
+    if diff and not force:
+        raise ValueError(f"run directory {run_dir} holds a run with other settings: {what}; "
+                         f"use another out_dir, the same settings, or force=True (--force)")
+    if diff: warnings.warn(f"force: continuing {run_dir} with other settings: {what}")
+    return diff
 
-def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
-    _check_config(run_dir, c)
+def _check_writable(run_dir):
+    "One clear error when the run directory cannot be created or written."
+    try:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        probe = Path(run_dir) / ".write_test"
+        probe.write_text(""); probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write the run directory {run_dir}: {e.strerror or e}") from None
+
+def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None, force=False):
+    forced = _check_config(run_dir, c, force)
     if dev.type == "cuda": torch.backends.cudnn.benchmark = True
     spec = method_spec(c["method"], c["attack"])
     weighted = "weighted" in inspect.signature(spec["loss"]).parameters
@@ -376,7 +397,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
         model.load_state_dict(sd["model"]); opt.load_state_dict(sd["optimizer"]); sched.load_state_dict(sd["scheduler"])
         tracker.load_state_dict(sd["tracker"]); start, rows, best = sd["epoch"], list(sd["metrics"]), tuple(sd["best"])
         set_rng_state(sd["rng"], loader)
-    elif rank == 0:
+    if rank == 0 and (forced or not last.is_file()):
         _write_json(run_dir / "config.json", {**c, "world_size": world, "versions": versions()})
     n_batches = len(loader)
     end = c["epochs"] if stop_after is None else min(c["epochs"], stop_after)
@@ -387,10 +408,18 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None):
         kw = {"weighted": epoch >= c["burn_in"]} if weighted else {}
         bar = tqdm(total=n_batches, desc=f"{c['method']} {epoch + 1}/{c['epochs']}", disable=not progress or rank != 0,
                    leave=True, file=sys.stderr, dynamic_ncols=True)
-        for x, y in loader:
+        bad = torch.full((), -1, dtype=torch.long, device=dev)    # first batch with a non-finite loss
+        for i, (x, y) in enumerate(loader):
             if world > 1: x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
-            train_step(fmodel, opt, x, y, spec, c["beta"], c["eps"], c["alpha"], c["steps"], sched, acc, params, c["amp"], **kw)
+            train_step(fmodel, opt, x, y, spec, c["beta"], c["eps"], c["alpha"], c["steps"], sched, acc, params, c["amp"],
+                       bad=bad, batch=i, **kw)
             bar.update(1)
+        if world > 1: dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+        if bad >= 0:                                                  # one host sync per epoch
+            bar.close()
+            kept = f"the last good checkpoint ({last}, epoch {epoch}) is kept" if epoch else "no checkpoint had been written"
+            raise FloatingPointError(f"the loss became NaN or infinite at epoch {epoch + 1}, batch {int(bad) + 1} of {n_batches}; "
+                                     f"training stopped, {kept}")
         _sync_buffers(model)
         a = _allreduce(acc).cpu().tolist()
         row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
@@ -577,6 +606,7 @@ def delta_energy_table(runs):
 
 # %% ../nbs/05_train.ipynb #24dafd5c
 _HELP = dict(
+    force="continue a run directory even if its config.json has other settings (they are listed in a warning)",
     dataset="digits (default, offline), cifar10, cifar100, svhn, tinyimagenet or folder:<path>",
     arch="smallcnn, resnet18 (the paper's), preactresnet18, wrn28_10, wrn34_10",
     epochs="training epochs (default: the paper's, 100; 30 on svhn)", batch_size="batch size (all ranks together)",
@@ -628,12 +658,14 @@ def main(argv=None):
         run_dir = train(**args)
     except (ValueError, FileNotFoundError) as e:
         cli_parser().exit(2, f"weat-train: error: {e}\n")
+    except FloatingPointError as e:
+        cli_parser().exit(3, f"weat-train: error: {e}\n")
     finally:
         if world > 1 and dist.is_initialized(): dist.destroy_process_group()
     if rank == 0:
         st = load_run(run_dir).status
         print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} at epoch {st.get('best_epoch')})")
-    return run_dir
+    return 0     # the exit status of the console script (the run directory is printed)
 
 # %% ../nbs/05_train.ipynb #644d7d65
 if __name__ == "__main__" and "__file__" in globals(): main()     # python -m weat_paper.train (torchrun -m ...); not in a notebook
