@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['WEIGHTS', 'BACKBONES', 'frechet_distance', 'fid_from_features', 'kid_from_features', 'inception_score',
            'classifier_features', 'classifier_lpips', 'weights_file', 'inception_metrics', 'lpips_distance',
-           'generation_metrics', 'ssim', 'ssim_neighbours']
+           'generation_metrics', 'ssim', 'ssim_neighbours', 'sample_and_score']
 
-# %% ../nbs/08_gen_metrics.ipynb #6cc62bba
+# %% ../nbs/08_gen_metrics.ipynb #e51077ea
 import os, math, warnings
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +17,7 @@ import torch.nn as nn
 from .attacks import check_images
 from .utils import check_choice, check_range, get_device
 
-# %% ../nbs/08_gen_metrics.ipynb #c745da60
+# %% ../nbs/08_gen_metrics.ipynb #f3a38b21
 def _psd_sqrt(a):
     w, v = np.linalg.eigh(a)
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
@@ -37,7 +37,7 @@ def fid_from_features(f1, f2):
     if len(f1) < 2 or len(f2) < 2: raise ValueError(f"FID needs at least 2 samples per set, got {len(f1)} and {len(f2)}")
     return frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
 
-# %% ../nbs/08_gen_metrics.ipynb #8d2a8c9e
+# %% ../nbs/08_gen_metrics.ipynb #7831c19e
 def _poly_mmd2(x, y, degree=3, coef0=1.0):
     d = x.shape[1]
     kxx, kyy, kxy = ((x @ x.T) / d + coef0) ** degree, ((y @ y.T) / d + coef0) ** degree, ((x @ y.T) / d + coef0) ** degree
@@ -57,7 +57,7 @@ def kid_from_features(f1, f2, subsets=100, subset_size=1000, seed=0):
             for _ in range(subsets)]
     return float(np.mean(vals)), float(np.std(vals))
 
-# %% ../nbs/08_gen_metrics.ipynb #79153a6f
+# %% ../nbs/08_gen_metrics.ipynb #bb079980
 def inception_score(logits, splits=10):
     "IS = exp(E_x KL(p(y|x) || p(y))) from logits, over `splits` chunks: (mean, std)."
     check_range("splits", splits, 0, lo_open=True, integer=True)
@@ -69,7 +69,7 @@ def inception_score(logits, splits=10):
         scores.append(float(torch.exp((chunk.exp() * (chunk - logq)).sum(-1).mean())))
     return float(np.mean(scores)), float(np.std(scores))
 
-# %% ../nbs/08_gen_metrics.ipynb #424ce047
+# %% ../nbs/08_gen_metrics.ipynb #f1e833f4
 def _last_linear(model):
     lins = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not lins: raise ValueError(f"{type(model).__name__} has no nn.Linear layer to read penultimate features from")
@@ -116,7 +116,7 @@ def classifier_lpips(model, a, b, batch_size=500):
         model.train(was_training)
     return torch.cat(out)
 
-# %% ../nbs/08_gen_metrics.ipynb #b303bb6c
+# %% ../nbs/08_gen_metrics.ipynb #8cb13498
 WEIGHTS = {
     "inception": dict(file="weights-inception-2015-12-05-6726825d.pth", env="WEAT_INCEPTION_WEIGHTS",
                       arg="inception_weights", what="torch-fidelity's Inception-v3 (FID/IS/KID)"),
@@ -145,7 +145,7 @@ def _safe_state_dict(path):
     except Exception as e:
         raise ValueError(f"weights file {path} cannot be read safely ({type(e).__name__}); is it the right file?") from None
 
-# %% ../nbs/08_gen_metrics.ipynb #a8a529b8
+# %% ../nbs/08_gen_metrics.ipynb #72945df2
 class _UInt8Images(torch.utils.data.Dataset):
     "Images in [0,1] as 3×H×W uint8 tensors, the input torch-fidelity expects."
     def __init__(self, x): self.x = x
@@ -197,7 +197,7 @@ def lpips_distance(a, b, alexnet_weights=None, batch_size=100, device="auto"):
     return torch.cat([net(rgb(a[i:i + batch_size]), rgb(b[i:i + batch_size]), normalize=True).flatten().cpu()
                       for i in range(0, len(a), batch_size)])
 
-# %% ../nbs/08_gen_metrics.ipynb #3d95cfcd
+# %% ../nbs/08_gen_metrics.ipynb #29b38489
 BACKBONES = ("classifier", "inception")
 
 def _pairs(n, n_ref, gen_labels, ref_labels, seed):
@@ -236,7 +236,7 @@ def generation_metrics(generated, reference, backbone="classifier", feature_mode
             "LPIPS": float(classifier_lpips(feature_model, generated, reference[pair], batch_size).mean()),
             "backbone": f"classifier features ({type(feature_model).__name__}; not comparable to Inception-based numbers)"}
 
-# %% ../nbs/08_gen_metrics.ipynb #68e0001f
+# %% ../nbs/08_gen_metrics.ipynb #49612000
 def ssim(a, b, sigma=1.5):
     "SSIM per pair (a_i, b_i) of images in [0, 1] (torchmetrics, Gaussian window)."
     from torchmetrics.functional.image import structural_similarity_index_measure
@@ -257,3 +257,16 @@ def ssim_neighbours(images, reference, k=15, batch_size=2000, device="auto", pro
         v, i = s.topk(k)
         scores.append(v.cpu()); idx.append(i.cpu())
     return torch.stack(scores), torch.stack(idx)
+
+# %% ../nbs/08_gen_metrics.ipynb #cdf054bd
+def sample_and_score(clf, y, init, pca, reference, ref_labels=None, preset="betterdm", sigma=0.01, seed=0,
+                     batch_size=1000, progress=True, sgld_kw=None, **metric_kw):
+    "Generate images of classes `y` (init + SGLD preset) with `clf` and score them with `generation_metrics`."
+    from weat_paper.generate import sample_images
+    y = torch.as_tensor(y).long()
+    x = sample_images(clf, y, init, pca, sigma=sigma, preset=preset, seed=seed, batch_size=batch_size,
+                      progress=progress, **(sgld_kw or {}))
+    _, z = classifier_features(clf, x, batch_size)
+    out = generation_metrics(x, reference, gen_labels=y, ref_labels=ref_labels, batch_size=batch_size, seed=seed, **metric_kw)
+    out["self_accuracy"] = float((z.argmax(1) == y).float().mean())
+    return out
