@@ -61,3 +61,9 @@ def test_readme_has_two_setup_commands():
     for c in cmds.values(): assert c.startswith("python3 -m venv .venv") and 'pip install -e ".[dev]"' in c
     assert "papermill nbs/" in cmds["main"] and "nbdev_test" in cmds["test"]
     assert "readme_commands.py test" in (ROOT / ".ci" / "run").read_text()
+
+def test_notebooks_name_their_kernel():
+    "Every notebook names the python3 kernel and its language, so `papermill nbs/X.ipynb out.ipynb` needs no -k/-l."
+    for f in sorted((ROOT / "nbs").glob("*.ipynb")):
+        ks = json.loads(f.read_text())["metadata"].get("kernelspec", {})
+        assert (ks.get("name"), ks.get("language")) == ("python3", "python"), f.name

@@ -430,7 +430,9 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None, 
         row.update(tracker(model, epoch + 1))
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
-        sel = row["val_pgd_acc"] if val is not None else row["test_pgd_acc"]
+        # model selection: best PGD accuracy on validation (App. A.3); natural training (no attack) by clean accuracy
+        key = "pgd_acc" if spec["attack"] else "acc"
+        sel = row[f"val_{key}"] if val is not None else row[f"test_{key}"]
         improved = epoch + 1 > c["select_after"] and not sel < best[0]
         if improved: best = (sel, epoch + 1)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_pgd=f"{sel:.3f}", dE_x=f"{row['train_dE_x']:.3f}")
