@@ -155,19 +155,26 @@ def get_dataset(name="digits", split="train", root="data", n_per_class=None, see
 # %% ../nbs/01_data.ipynb #e162b0b7
 def cifar10_jpg(root="data", archive=None):
     "Unpack the CIFAR-10 JPEG archive into `root`/cifar10-jpg once; return its 'folder:<path>' dataset name."
-    import tarfile
+    import tarfile, tempfile
     from weat_paper.utils import project_root
+    import fcntl, shutil
     dest = Path(root) / "cifar10-jpg"
-    if not (dest / "train").is_dir():
-        archive = Path(archive or os.environ.get("WEAT_CIFAR10_JPG") or project_root().parent / "shared/data/cifar10-jpg.tar.gz")
-        if not archive.is_file():
-            raise FileNotFoundError(f"CIFAR-10 JPEG archive not found at {archive}; set WEAT_CIFAR10_JPG to its path")
-        tmp = dest.with_name(dest.name + ".partial")
-        tmp.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(archive) as t: t.extractall(tmp, filter="data")
-        inner = tmp if (tmp / "train").is_dir() else next(p for p in tmp.iterdir() if (p / "train").is_dir())
-        os.replace(inner, dest)
-        if tmp.exists(): import shutil; shutil.rmtree(tmp)
+    if (dest / "train").is_dir(): return f"folder:{dest}"
+    Path(root).mkdir(parents=True, exist_ok=True)
+    with open(Path(root) / ".cifar10-jpg.lock", "w") as lock:      # several processes may ask at once: one unpacks
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (dest / "train").is_dir():
+            archive = Path(archive or os.environ.get("WEAT_CIFAR10_JPG") or project_root().parent / "shared/data/cifar10-jpg.tar.gz")
+            if not archive.is_file():
+                raise FileNotFoundError(f"CIFAR-10 JPEG archive not found at {archive}; set WEAT_CIFAR10_JPG to its path")
+            tmp = Path(tempfile.mkdtemp(dir=root, prefix=".cifar10-jpg."))
+            try:
+                with tarfile.open(archive) as t: t.extractall(tmp, filter="data")
+                inner = tmp if (tmp / "train").is_dir() else next(p for p in tmp.iterdir() if (p / "train").is_dir())
+                if dest.exists(): shutil.rmtree(dest)                   # a half-made folder from a killed run
+                os.replace(inner, dest)
+            finally:
+                if tmp.exists(): shutil.rmtree(tmp)
     return f"folder:{dest}"
 
 # %% ../nbs/01_data.ipynb #c4f265e9
