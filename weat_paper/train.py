@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'loss_inputs', 'method_spec', 'mode_free', 'train_batch', 'train_step', 'fast_model', 'steep_fall',
-           'energies', 'EnergyTracker', 'evaluate', 'resolve_config', 'run_dir_for', 'rng_state', 'set_rng_state',
+           'energies', 'EnergyTracker', 'epoch_accuracy', 'resolve_config', 'run_dir_for', 'rng_state', 'set_rng_state',
            'run_lock', 'is_finished', 'train', 'Run', 'load_run', 'phases', 'dynamics_frame', 'plot_phases',
            'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'cli_parser', 'main']
 
@@ -179,7 +179,7 @@ def _allreduce(t):
     if _rank_world()[1] > 1: dist.all_reduce(t)
     return t
 
-def evaluate(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, device=None):
+def epoch_accuracy(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, device=None):
     "(natural accuracy, PGD accuracy) of `model` on an ImageSet (or (x, y)); steps=0 skips the attack (nan)."
     x, y = (data.x, data.y) if hasattr(data, "x") else data
     dev = device or next(model.parameters()).device
@@ -426,7 +426,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None, 
                "train_acc": a[1] / a[3] if a[3] else float("nan"), "train_adv_acc": a[2] / a[4] if a[4] else float("nan")}
         for name, data in (("val", val), ("test", test)):
             if data is None: row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan"); continue
-            row[f"{name}_acc"], row[f"{name}_pgd_acc"] = evaluate(model, data, c["eps"], c["alpha"], c["eval_steps"], device=dev)
+            row[f"{name}_acc"], row[f"{name}_pgd_acc"] = epoch_accuracy(model, data, c["eps"], c["alpha"], c["eval_steps"], device=dev)
         row.update(tracker(model, epoch + 1))
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
