@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .energy import energy, joint_energy
+from .losses import max_wrong_prob
 from .utils import check_choice, check_range
 
 # %% ../nbs/03_attacks.ipynb #29394b43
@@ -80,7 +81,7 @@ def random_targets(y, num_classes, seed=0):
 def logit_margin(logits, cls, targeted=False):
     "max_{i≠cls} z_i − z_cls (untargeted) or z_cls − max_{i≠cls} z_i (targeted): positive means the attack succeeded."
     z_cls = logits.gather(1, cls.view(-1, 1)).squeeze(1)
-    z_other = logits.masked_fill(F.one_hot(cls, logits.shape[1]).bool(), float("-inf")).amax(1)
+    z_other = max_wrong_prob(logits, cls)
     return z_cls - z_other if targeted else z_other - z_cls
 
 def cw_l2(model, x, y, targets=None, c=1.0, kappa=0.0, steps=200, lr=0.01, search_steps=1, eps_l2=None):
