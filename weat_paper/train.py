@@ -42,7 +42,7 @@ def train_batch(model, x, y, spec, beta=None, eps=8/255, alpha=2/255, steps=10, 
     loss = spec.loss(zn, za, y, beta, weighted=weighted) if spec.burn_in else spec.loss(zn, za, y, beta)
     return loss, zn, za
 
-def train_step(model, opt, x, y, spec, *, beta=None, eps=8/255, alpha=2/255, steps=10, weighted=True, share_clean=True,
+def train_step(model, opt, x, y, spec, beta=None, *, eps=8/255, alpha=2/255, steps=10, weighted=True, share_clean=True,
                sched=None, acc=None, params=None, amp=False, bad=None, batch=0):
     "One optimiser step of the training loop: `train_batch`, backward, (all-reduce), step; adds loss and correct counts to `acc` on the device."
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):    # fast path on CUDA: bf16 autocast
