@@ -36,7 +36,7 @@ class Option:
     name: str
     default: object
     help: str
-    kind: object = str              # bool, int, float, str, Path or "indices"
+    kind: object = str              # bool, int, float, str, Path, "indices", or None (checked where it is used)
     lo: float = None
     hi: float = None
     lo_open: bool = False
@@ -49,6 +49,7 @@ class Option:
             if self.default is None: return None
             raise ValueError(f"{self.name} must be given, got None")
         if isinstance(v, np.generic): v = v.item()
+        if self.kind is None: return v
         if self.kind == "indices": return _as_indices(v)
         if self.kind is bool:
             if not isinstance(v, bool): raise ValueError(f"{self.name} must be True or False, got {v!r}")
@@ -95,7 +96,7 @@ OPTIONS = {o.name: o for o in [
     Option("select_after", 0, "select best.pt only after this epoch", int, 0),
     Option("train_idx", None, "train only on these training-split indices (a .npy or .txt file)", "indices"),
     Option("amp", False, "fast path (CUDA): bf16 autocast in the training step (changes the numbers: part of the run's identity)", bool),
-    Option("device", "auto", "auto, cpu, cuda or cuda:N", identity=False),
+    Option("device", "auto", "auto, cpu, cuda or cuda:N (or a torch.device)", None, identity=False),
     Option("out_dir", None, "run directory (default runs/<method>_<dataset>_...)", Path, identity=False),
     Option("root", None, "data folder (default <project root>/data)", Path, identity=False),
     Option("stop_after", None, "stop after this epoch, leaving the run resumable", int, 0, identity=False),
