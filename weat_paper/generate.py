@@ -233,12 +233,10 @@ def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_datase
 
 def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=None, device="cpu"):
     "The per-class PCA of `dataset`'s training split, fitted once and cached in runs/pca/."
-    import re
     from weat_paper.data import get_dataset
-    from weat_paper.utils import project_root
+    from weat_paper.utils import dataset_slug, project_root
     data = get_dataset(dataset, "train", root=root or project_root() / "data")
-    name = re.sub(r"[^A-Za-z0-9.-]+", "-", dataset.split("/")[-1] if dataset.startswith("folder:") else dataset)
-    cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{name}_rv{retained_variance}.pt"
+    cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{dataset_slug(dataset)}_rv{retained_variance}.pt"
     return fit_class_pca(data.x, data.y, retained_variance, num_classes=data.num_classes, cache=cache, device=device)
 
 # %% ../nbs/07_generate.ipynb #5337c762

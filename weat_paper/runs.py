@@ -7,7 +7,7 @@ __all__ = ['run_dir_for', 'write_config', 'write_progress', 'is_finished', 'run_
            'Run', 'load_run']
 
 # %% ../nbs/05c_runs.ipynb #c3c0e003
-import fcntl, hashlib, json, os, random, re, warnings
+import fcntl, hashlib, json, os, random, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ import torch
 from .config import resolve_config
 from .data import get_dataset, train_val_split
 from .models import load_model
-from .utils import check_choice, project_root
+from .utils import check_choice, dataset_slug, project_root
 
 # %% ../nbs/05c_runs.ipynb #c3c0e005
 _META = ("protocol", "overrides", "schema")     # in config.json, but not hashed into the run's name
@@ -26,9 +26,7 @@ def run_dir_for(method, runs=None, **options):
     "The default run directory of `train(method, **options)`, under `runs` (default <project root>/runs)."
     c = resolve_config(method, **options)
     d = resolve_config(method, protocol=c["protocol"], dataset=c["dataset"], epochs=c["epochs"], seed=c["seed"], arch=c["arch"])
-    ds = c["dataset"]
-    ds = "folder-" + Path(ds[7:]).name if ds.startswith("folder:") else ds
-    name = f"{method}_{re.sub(r'[^A-Za-z0-9.-]+', '-', ds)}_{c['arch']}_e{c['epochs']}_s{c['seed']}"
+    name = f"{method}_{dataset_slug(c['dataset'])}_{c['arch']}_e{c['epochs']}_s{c['seed']}"
     if c["n_per_class"]: name += f"_n{c['n_per_class']}"
     if c["protocol"] != "quick": name += f"_{c['protocol']}"
     diff = {k: c[k] for k in c if k not in ("n_per_class", *_META) and c[k] != d[k]}

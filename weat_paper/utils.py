@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['check_choice', 'check_range', 'get_device', 'seed_everything', 'evaluating', 'project_root', 'figures_dir',
-           'set_style', 'save_figure', 'paper_table', 'versions']
+           'set_style', 'save_figure', 'dataset_slug', 'paper_table', 'versions']
 
 # %% ../nbs/12_utils.ipynb #e1021f40
-import os, random, json, platform
+import os, random, re, json, platform
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -81,6 +81,12 @@ def save_figure(fig, name, data=None, **tags):
     fig.savefig(png, dpi=150, bbox_inches="tight")
     if data is not None: data.to_csv(d / f"{stem}.csv", index=False)
     return png
+
+# %% ../nbs/12_utils.ipynb #e5c0e002
+def dataset_slug(dataset):
+    "`dataset` as a file-name part: 'folder:/x/cifar10-jpg' -> 'folder-cifar10-jpg'."
+    ds = "folder-" + Path(dataset[7:]).name if dataset.startswith("folder:") else dataset
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", ds)
 
 # %% ../nbs/12_utils.ipynb #dd57efdb
 def paper_table(name):
