@@ -15,11 +15,14 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 from .attacks import pgd
-from .losses import METHODS, default_beta
-from .config import OPTIONS, TRAIN_DEFAULTS, cli_parser, method_spec, resolve_config, split_options, train_signature
-from .tracker import EnergyTracker, energies, steep_fall, tracked_points
+from .config import OPTIONS, cli_parser, method_spec, split_options, train_signature
+from .tracker import EnergyTracker, tracked_points
 from .runs import (Run, load_run, is_finished, run_dir_for, run_lock, rng_state, set_rng_state, run_data, write_config,
                              write_progress, _check_config, _check_writable)
+# also importable from here, as before the split (the loop itself does not use them):
+from .losses import METHODS, default_beta
+from .config import TRAIN_DEFAULTS, resolve_config
+from .tracker import energies, steep_fall
 from .data import DeviceLoader
 from .models import get_model, model_state, save_checkpoint, load_checkpoint
 from .utils import evaluating, get_device, seed_everything, versions
