@@ -43,6 +43,7 @@ class Option:
     choices: object = None          # valid values (a dict: its keys), read when a value is checked
     identity: bool = True
     derive: object = None           # f(config) -> the value when None is given (None stays None without it)
+    validate: object = None         # a further check f(value) -> value, raising a one-line ValueError
     def check(self, v):
         "`v` validated for this option (one-line ValueError naming the valid values) and normalised."
         if v is None:
@@ -61,7 +62,7 @@ class Option:
             return Path(v)
         elif not isinstance(v, str): raise ValueError(f"{self.name} must be a string, got {v!r}")
         if self.choices is not None: check_choice(self.name, v, list(self.choices))
-        return v
+        return self.validate(v) if self.validate is not None else v
 
 PROTOCOLS = {"quick": {}}   # name -> {option: value}, applied before the values a caller gives; "quick": the defaults below
 _svhn = lambda c: c["dataset"] == "svhn"
