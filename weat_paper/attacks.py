@@ -11,8 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .energy import energy, joint_energy
+from contextlib import contextmanager
 from .losses import max_wrong_prob
-from .utils import check_choice, check_range, evaluating
+from .utils import check_choice, check_range, evaluating, progress_bar
 
 # %% ../nbs/03_attacks.ipynb #29394b43
 def check_images(x, name="images"):
@@ -148,8 +149,28 @@ def _run(name, model, x, y, eps, steps, targets, seed, num_classes, **o):
         return SquareAttack(model, norm="Linf", n_queries=steps, eps=eps, seed=seed, device=x.device, **o).perturb(x, y)
     return cw_l2(model, x, y, targets=targets, steps=steps, **o)
 
-def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, **options):
-    "Run attack `name` (one of `ATTACKS`) on images `x` with labels `y`; return x* in [0,1] (ℓ∞ ≤ eps, CW: ℓ2)."
+@contextmanager
+def _query_bar(model, total, desc, enabled):
+    "A progress bar advanced by each forward call of `model` (the attack's queries), up to `total`."
+    bar = progress_bar(total, desc, enabled)
+    def count(*args):                                   # returns None: a hook's return value would replace the output
+        if bar.n < total: bar.update(1)
+    h = model.register_forward_hook(count) if enabled else None
+    try:
+        yield bar
+        if enabled: bar.update(total - bar.n)          # done early: Square stops once every image is fooled
+    finally:
+        if h is not None: h.remove()
+        bar.close()
+
+def _queries(name, steps, options):
+    "How many forward passes the long attacks make (Square: one per query; CW: one per step and search step); else None."
+    if name == "square": return steps
+    if name in ("cw", "cw-t"): return steps * options.get("search_steps", 1)
+    return None
+
+def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, progress=False, **options):
+    "Run attack `name` (one of `ATTACKS`) on images `x` with labels `y`; return x* in [0,1] (ℓ∞ ≤ eps, CW: ℓ2). `progress`: a bar for Square and CW."
     check_choice("attack", name, ATTACKS)
     bad = sorted(set(options) - set(ATTACK_OPTIONS[name]))
     if bad: raise ValueError(f"unknown option {bad[0]!r} for attack {name!r}; valid: {', '.join(ATTACK_OPTIONS[name])}")
@@ -170,6 +191,8 @@ def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, *
             if name in TARGETED and name != "fab-t":
                 targets = random_targets(y, num_classes, seed) if targets is None else targets.to(x.device).long()
                 check_labels(targets, num_classes, "targets")
-            return _run(name, model, x, y, eps, steps, targets, seed, num_classes, **options).detach()
+            total = _queries(name, steps, options)
+            with _query_bar(model, total, f"{name} ({len(x)} images)", bool(progress and total)):
+                return _run(name, model, x, y, eps, steps, targets, seed, num_classes, **options).detach()
     finally:
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)

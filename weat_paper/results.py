@@ -182,7 +182,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
             with run_lock(d):          # two notebooks (or sweeps) sharing a run evaluate it one after the other
                 before = (d / "eval.json").read_text() if (d / "eval.json").is_file() else None
                 ev = evaluate(d, attacks=attacks, n=n, n_autoattack=n_autoattack, autoattack_attacks=autoattack_attacks,
-                              device=device, root=root)
+                              device=device, root=root, progress=progress)
                 evaluated = before != (d / "eval.json").read_text()
             if log: log(f"{d.name}: " + ", ".join(f"{k} {v:.2f}" for k, v in ev.items()) + ("" if evaluated else " (stored)"))
         else: evaluated = False

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['check_choice', 'check_range', 'get_device', 'seed_everything', 'evaluating', 'project_root', 'figures_dir',
-           'set_style', 'save_figure', 'dataset_slug', 'paper_table', 'versions']
+           'set_style', 'save_figure', 'dataset_slug', 'paper_table', 'versions', 'progress_bar', 'text_bars']
 
 # %% ../nbs/12_utils.ipynb #e1021f40
 import os, random, re, json, platform
@@ -107,3 +107,14 @@ def versions():
         except md.PackageNotFoundError: out[pkg] = None
     out["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
     return out
+
+# %% ../nbs/12_utils.ipynb #9c1d2e31
+def progress_bar(total=None, desc=None, enabled=True, **kw):
+    "A `tqdm.auto` progress bar over `total` steps labelled `desc`; silent when not `enabled`."
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True, **kw)
+
+def text_bars():
+    "Whether `progress_bar` writes text to stderr here (a terminal, papermill, nbdev_test) rather than a Jupyter widget."
+    from tqdm.auto import tqdm
+    return "notebook" not in tqdm.__module__
