@@ -5,8 +5,7 @@
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'loss_inputs', 'method_spec', 'mode_free', 'train_batch', 'train_step', 'fast_model', 'steep_fall',
            'energies', 'EnergyTracker', 'epoch_accuracy', 'resolve_config', 'run_dir_for', 'rng_state', 'set_rng_state',
-           'run_lock', 'is_finished', 'train', 'Run', 'load_run', 'phases', 'dynamics_frame', 'plot_phases',
-           'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'cli_parser', 'main']
+           'run_lock', 'is_finished', 'train', 'Run', 'load_run', 'cli_parser', 'main']
 
 # %% ../nbs/05_train.ipynb #4370b3c9
 import argparse, fcntl, hashlib, inspect, json, math, os, random, re, sys, time, warnings
@@ -490,124 +489,6 @@ def load_run(run_dir):
     m = pd.read_csv(d / "metrics.csv") if (d / "metrics.csv").is_file() else pd.DataFrame()
     st = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
     return Run(d, json.loads((d / "config.json").read_text()), m, st)
-
-# %% ../nbs/05_train.ipynb #737f8c8b
-def _sse(x, y):
-    if len(x) < 2: return 0.0
-    A = np.c_[x, np.ones_like(x)]
-    r = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
-    return float(r @ r)
-
-def phases(values, epochs=None, min_len=2):
-    "Three-segment least-squares fit of a curve: {'b1', 'b2' (first epochs of phases 2 and 3), 'slopes' per phase}."
-    y = np.asarray(values, dtype=float)
-    x = np.arange(1, len(y) + 1, dtype=float) if epochs is None else np.asarray(epochs, dtype=float)
-    n = len(y)
-    if n < 3 * min_len: raise ValueError(f"phases need at least {3 * min_len} epochs, got {n}")
-    best = (np.inf, None, None)
-    for i in range(min_len, n - 2 * min_len + 1):
-        s1 = _sse(x[:i], y[:i])
-        for j in range(i + min_len, n - min_len + 1):
-            sse = s1 + _sse(x[i:j], y[i:j]) + _sse(x[j:], y[j:])
-            if sse < best[0] - 1e-12: best = (sse, i, j)
-    _, i, j = best
-    slope = lambda a, b: float(np.polyfit(x[a:b], y[a:b], 1)[0])
-    return {"b1": int(x[i]), "b2": int(x[j]), "slopes": (slope(0, i), slope(i, j), slope(j, n))}
-
-# %% ../nbs/05_train.ipynb #cc0da155
-def _label(run): return run.config["method"]
-
-def dynamics_frame(runs):
-    "Per-epoch ΔE(x), ΔE(x,y) (train and test tracked points) and robust test error of `runs`, one row per run and epoch."
-    rows = []
-    for r in runs:
-        m = r.metrics
-        rows.append(pd.DataFrame({"method": _label(r), "epoch": m.epoch, "train_dE_x": m.train_dE_x, "test_dE_x": m.test_dE_x,
-                                  "train_dE_xy": m.train_dE_xy, "robust_test_error": 1 - m.test_pgd_acc,
-                                  "test_error": 1 - m.test_acc, "run_dir": str(r.dir)}))
-    return pd.concat(rows, ignore_index=True)
-
-def plot_phases(runs, min_len=2):
-    "Fig. 3: ΔE(x) on training points and robust test error per epoch, the three phases of the first run shaded."
-    import matplotlib.pyplot as plt
-    from weat_paper.utils import set_style
-    set_style()
-    runs = [load_run(r) if not isinstance(r, Run) else r for r in (runs if isinstance(runs, (list, tuple)) else [runs])]
-    df = dynamics_frame(runs)
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    for k, r in enumerate(runs):
-        d = df[df.method == _label(r)]
-        col = f"C{k}"
-        a1.plot(d.epoch, d.train_dE_x, color=col, marker="o", ms=3, label=f"{_label(r)}: train")
-        a1.plot(d.epoch, d.test_dE_x, color=col, ls="--", alpha=0.6, label=f"{_label(r)}: test")
-        a2.plot(d.epoch, d.robust_test_error, color=col, marker="o", ms=3, label=_label(r))
-        onset = r.status.get("overfitting_onset")
-        if onset is not None:
-            for a in (a1, a2): a.axvline(onset, color=col, ls=":", lw=1.5)
-    ph = None
-    if len(runs[0].metrics) >= 3 * min_len:
-        ph = phases(runs[0].metrics.train_dE_x, runs[0].metrics.epoch, min_len)
-        edges = [runs[0].metrics.epoch.min() - 0.5, ph["b1"] - 0.5, ph["b2"] - 0.5, runs[0].metrics.epoch.max() + 0.5]
-        for p in range(3):
-            for a in (a1, a2): a.axvspan(edges[p], edges[p + 1], color="0.5", alpha=0.06 * (p + 1), lw=0)
-            a1.text((edges[p] + edges[p + 1]) / 2, 1.0, f"phase {p + 1}", transform=a1.get_xaxis_transform(), ha="center", va="bottom", fontsize=9)
-    a1.set_ylabel(r"mean $\Delta E(\mathbf{x}) = E(\mathbf{x}) - E(\mathbf{x}^*)$")
-    a2.set_ylabel("robust test error (PGD)"); a2.set_xlabel("epoch")
-    a1.legend(fontsize=8, ncol=2); a2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.phases = ph
-    return fig, df
-
-# %% ../nbs/05_train.ipynb #a453a300
-def scatter_epochs(run, k=3):
-    "`k` tracked epochs spread over the run: first, middle(s), last."
-    ep = run.epochs_tracked
-    return sorted({ep[i * (len(ep) - 1) // (k - 1)] for i in range(k)}) if len(ep) > 1 else ep
-
-def plot_energy_scatter(run, epochs=None, subset="train", n=128):
-    "Fig. 1/M: E(x,y) against E(x) with arrows to (E(x*), E(x*,y)), coloured by attack strength (top) and class (bottom)."
-    import matplotlib.pyplot as plt
-    from matplotlib import cm, colors
-    from weat_paper.utils import set_style
-    set_style()
-    run = load_run(run) if not isinstance(run, Run) else run
-    epochs = scatter_epochs(run) if epochs is None else list(epochs)
-    frames = [run.energy(subset, e).iloc[:n].assign(epoch=e) for e in epochs]
-    df = pd.concat(frames, ignore_index=True)
-    df["adv_ce"] = df.E_adv_y - df.E_adv
-    norm = colors.Normalize(0, max(float(df.adv_ce.quantile(0.95)), 1e-6))
-    ncls = int(df.y.max()) + 1
-    fig, axes = plt.subplots(2, len(epochs), figsize=(4.2 * len(epochs), 8), squeeze=False, constrained_layout=True)
-    for c, e in enumerate(epochs):
-        d = df[df.epoch == e]
-        for r, colours in enumerate((cm.viridis(norm(d.adv_ce)), cm.tab10(d.y.to_numpy() % 10))):
-            a = axes[r, c]
-            a.scatter(d.E_x, d.E_xy, s=6, color="k", zorder=3)
-            a.quiver(d.E_x, d.E_xy, d.E_adv - d.E_x, d.E_adv_y - d.E_xy, color=colours, angles="xy", scale_units="xy",
-                     scale=1, width=0.004, alpha=0.8)
-            lo = min(d.E_x.min(), d.E_adv.min(), d.E_xy.min()); hi = max(d.E_x.max(), d.E_adv.max(), d.E_adv_y.max())
-            a.plot([lo, hi], [lo, hi], "k--", lw=1)
-            a.set_xlabel(r"$E(\mathbf{x})$")
-            a.set_ylabel(r"$E(\mathbf{x}, y)$" + ("" if c else ("\ncolour: attack strength", "\ncolour: class")[r]))
-            if r == 0: a.set_title(f"epoch {e}")
-    from matplotlib.lines import Line2D
-    axes[1, -1].legend([Line2D([], [], color=cm.tab10(k % 10), lw=2) for k in range(ncls)], [str(k) for k in range(ncls)],
-                       title="class", fontsize=7, ncol=2, loc="upper left")
-    fig.colorbar(cm.ScalarMappable(norm, cm.viridis), ax=axes[0, -1], label=r"CE of $\mathbf{x}^*$: $E(\mathbf{x}^*,y)-E(\mathbf{x}^*)$")
-    return fig, df
-
-# %% ../nbs/05_train.ipynb #7e852847
-def delta_energy_table(runs):
-    "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
-    out = []
-    for r in runs:
-        r = load_run(r) if not isinstance(r, Run) else r
-        last, b = r.metrics.iloc[-1], r.status.get("best_epoch")
-        best = r.metrics[r.metrics.epoch == b].iloc[0] if b else last
-        out.append({"method": _label(r), "epochs": int(last.epoch), "train_dE_x": last.train_dE_x, "test_dE_x": last.test_dE_x,
-                    "train_dE_xy": last.train_dE_xy, "test_dE_xy": last.test_dE_xy, "best_epoch": b,
-                    "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
-    return pd.DataFrame(out)
 
 # %% ../nbs/05_train.ipynb #24dafd5c
 _HELP = dict(
