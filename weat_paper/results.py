@@ -14,7 +14,7 @@ import pandas as pd
 from .train import train, run_dir_for, is_finished, run_lock, TRAIN_DEFAULTS
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
-from .utils import check_choice, figures_dir, paper_table, project_root
+from .utils import check_choice, paper_table, project_root
 
 # %% ../nbs/13_results.ipynb #eeaddeb5
 _NOT_VARIANT = ("seed", "versions", "world_size")
@@ -120,13 +120,12 @@ def to_markdown(df):
     lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
-def save_table(df, name, markdown=True, **tags):
-    "Save `df` as figures/<name>[_k-v...].csv (and .md when `markdown`); return the CSV path."
-    stem = "_".join([name] + [f"{k}-{v}" for k, v in tags.items() if v is not None]).replace("/", "-").replace(":", "-")
-    d = figures_dir()
-    df.to_csv(d / f"{stem}.csv", index=False)
-    if markdown: (d / f"{stem}.md").write_text(to_markdown(df))
-    return d / f"{stem}.csv"
+def save_table(df, name, markdown=True, notebook=None, **params):
+    "Save `df` as figures/<scale>/<name>[_k-v...].csv (and .md when `markdown`), see `weat_paper.outputs`; return the CSV path."
+    from weat_paper.outputs import portable, results_stem, write_table
+    csv = Path(f"{results_stem(name, notebook, **params)}.csv")
+    write_table(df, csv, to_markdown(portable(df)) if markdown else None)
+    return csv
 
 # %% ../nbs/13_results.ipynb #839f4f68
 def grid(methods, seeds=(0,), **common):
