@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUBSETS', 'DELTA_LABELS', 'sample_statistics', 'attacked_statistics', 'energy_subsets', 'run_split',
-           'retrain_on_subsets', 'phases', 'dynamics_frame', 'scatter_epochs', 'delta_energy_table', 'class_energy',
-           'correlations', 'energy_bins', 'delta_energy_frame']
+           'retrain_on_subsets', 'phases', 'dynamics_frame', 'scatter_epochs', 'delta_energy_table', 'dynamics_summary',
+           'class_energy', 'correlations', 'energy_bins', 'delta_energy_frame']
 
 # %% ../nbs/10_analysis.ipynb #20fdbf90
 import numpy as np
@@ -169,6 +169,16 @@ def delta_energy_table(runs):
                     "train_dE_x": last.train_dE_x, "test_dE_x": last.test_dE_x, "train_dE_xy": last.train_dE_xy,
                     "test_dE_xy": last.test_dE_xy, "best_epoch": b, "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
     return pd.DataFrame(out)
+
+def dynamics_summary(runs):
+    "Per run: mean ΔE(x) of training points (first, lowest, last epoch), robust test error (best, last), the tracker's steep-fall epoch."
+    rows = []
+    for r in _runs(runs):
+        m = r.metrics
+        rows.append({"method": r.config["method"], "epochs": int(m.epoch.iloc[-1]), "dE_x_first": m.train_dE_x.iloc[0],
+                     "dE_x_lowest": m.train_dE_x.min(), "dE_x_last": m.train_dE_x.iloc[-1], "robust_error_best": 1 - m.test_pgd_acc.max(),
+                     "robust_error_last": 1 - m.test_pgd_acc.iloc[-1], "steep_fall_epoch": r.status.get("overfitting_onset")})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/10_analysis.ipynb #066093a9
 def class_energy(stats, classes=None):

@@ -39,13 +39,15 @@ def scale_caption(dataset=None, arch=None, epochs=None, model=None, protocol=Non
     if epochs is not None: parts.append(f"{epochs} epochs")
     return " · ".join(parts)
 
-def save_figure(fig, name, data=None, notebook=None, caption=None, **params):
+def save_figure(fig, name, data=None, notebook=None, values=None, caption=None, **params):
     """Save `fig` as figures/<scale>/<name>[_k-v...].png and `data` as CSV beside it; return the PNG path.
 
-    `params` name the file (those different from `notebook`'s defaults, see `weat_paper.outputs.results_stem`) and give
-    the caption that states the scale (`scale_caption`, or `caption`). When `data` equals the saved CSV within tolerance
+    `params`, and with `values` (the notebook's `globals()`) each of `notebook`'s parameters, name the file (those that
+    differ from the notebook's defaults, see `weat_paper.outputs.results_stem`) and give the caption that states the
+    scale (`scale_caption`, or `caption`). When `data` equals the saved CSV within tolerance
     both files are left untouched."""
-    stem = results_stem(name, notebook, **params)
+    stem = results_stem(name, notebook, values, **params)
+    params = {**(values or {}), **params}
     png, csv = Path(f"{stem}.png"), Path(f"{stem}.csv")
     fig.text(0.01, -0.01, "scale: " + (caption or scale_caption(**params)), ha="left", va="top", fontsize=8, color="0.3")
     if data is None or write_table(data, csv) or not png.is_file(): fig.savefig(png, dpi=150, bbox_inches="tight")

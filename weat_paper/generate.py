@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['INITS', 'PRESETS', 'NOISE', 'DEFAULT_RUNS', 'ClassPCA', 'fit_class_pca', 'pca_init', 'gaussian_init', 'random_init',
-           'sgld_sample', 'sample_images', 'mean_joint_energy', 'get_classifier', 'class_pca', 'sgld_energy_frame']
+           'sgld_sample', 'sample_images', 'mean_joint_energy', 'class_accuracy', 'get_classifier', 'class_pca',
+           'sgld_energy_frame']
 
 # %% ../nbs/07_generate.ipynb #1f6d8a00
 import math
@@ -215,6 +216,14 @@ def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
     finally:
         model.train(was_training)
     return (tot.cpu() / torch.bincount(labels.cpu(), minlength=k).clamp(min=1)).float()
+
+# %% ../nbs/07_generate.ipynb #445665dd
+@torch.no_grad()
+def class_accuracy(model, images, labels, batch_size=1000):
+    "Share of `images` that `model` classifies as `labels` (the classes they were generated for)."
+    dev = next(model.parameters()).device
+    pred = torch.cat([model(b.to(dev)).argmax(1).cpu() for b in images.split(batch_size)])
+    return float(pred.eq(torch.as_tensor(labels).cpu()).float().mean())
 
 # %% ../nbs/07_generate.ipynb #0384bcc6
 _DIGITS_AT = dict(eps=0.1, alpha=0.04, steps=3, epochs=6, batch_size=64, eval_steps=3, track_n=32)

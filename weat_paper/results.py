@@ -120,10 +120,10 @@ def to_markdown(df):
     lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
-def save_table(df, name, markdown=True, notebook=None, **params):
+def save_table(df, name, markdown=True, notebook=None, values=None, **params):
     "Save `df` as figures/<scale>/<name>[_k-v...].csv (and .md when `markdown`), see `weat_paper.outputs`; return the CSV path."
     from weat_paper.outputs import portable, results_stem, write_table
-    csv = Path(f"{results_stem(name, notebook, **params)}.csv")
+    csv = Path(f"{results_stem(name, notebook, values, **params)}.csv")
     write_table(df, csv, to_markdown(portable(df)) if markdown else None)
     return csv
 
