@@ -29,12 +29,17 @@ def set_style():
     "The one plotting style of the project."
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
 
-def scale_caption(dataset=None, arch=None, epochs=None, model=None, protocol=None, **_):
-    "The scale a figure shows, e.g. 'digits · smallcnn · 15 epochs' (the paper's protocol says so)."
+def _model(m):
+    from weat_paper.generate import DEFAULT_RUNS
+    return f"{m} (its default run: smallcnn, {DEFAULT_RUNS[m]['epochs']} epochs)" if isinstance(m, str) and m in DEFAULT_RUNS else str(m)
+
+def scale_caption(dataset=None, arch=None, epochs=None, model=None, models=None, protocol=None, **_):
+    "The scale a figure shows, e.g. 'digits · smallcnn · 15 epochs' (the paper's protocol says so; models are named)."
     parts = [results_scale(dataset or "digits", protocol or "quick") if protocol == "paper" else
              re.sub(r"[-_]jpg$", "", Path(str(dataset or "digits").split(":", 1)[-1]).name)]
     if protocol == "paper" and dataset: parts.append(str(dataset))
-    if model is not None: parts.append(f"model {model}")
+    if model: parts.append(f"model {_model(model)}")
+    if models and isinstance(models, (list, tuple)): parts.append("models " + ", ".join(_model(m) for m in models))
     if arch is not None: parts.append(str(arch))
     if epochs is not None: parts.append(f"{epochs} epochs")
     return " · ".join(parts)
@@ -113,6 +118,9 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
                      scale=1, width=0.004, alpha=0.8)
             a.set_xlim(*_limits(d.E_x, d.E_adv)); a.set_ylim(*_limits(d.E_xy, d.E_adv_y))   # each panel fits its own points
             a.axline((0, 0), slope=1, color="k", ls="--", lw=1)                                # zero loss, within the panel
+            if a.get_ylim()[0] > a.get_xlim()[1]:
+                a.text(0.03, 0.03, "the zero-loss line E(x,y) = E(x)\nlies below this panel", transform=a.transAxes, fontsize=7)
+            a.xaxis.set_major_locator(MaxNLocator(4)); a.yaxis.set_major_locator(MaxNLocator(6))
             a.set_xlabel(r"$E(\mathbf{x})$")
             a.set_ylabel(r"$E(\mathbf{x}, y)$" + ("" if c else ("\ncolour: attack strength", "\ncolour: class")[r]))
             if r == 0: a.set_title(f"epoch {e}")
