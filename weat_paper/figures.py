@@ -54,7 +54,8 @@ def save_figure(fig, name, data=None, notebook=None, values=None, caption=None, 
     stem = results_stem(name, notebook, values, **params)
     params = {**(values or {}), **params}
     png, csv = Path(f"{stem}.png"), Path(f"{stem}.csv")
-    fig.text(0.01, -0.01, "scale: " + (caption or scale_caption(**params)), ha="left", va="top", fontsize=8, color="0.3")
+    below = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()     # under everything drawn, x labels included
+    fig.text(0.01, below - 0.01, "scale: " + (caption or scale_caption(**params)), ha="left", va="top", fontsize=8, color="0.3")
     if data is None or write_table(data, csv) or not png.is_file(): fig.savefig(png, dpi=150, bbox_inches="tight")
     return png
 
@@ -119,7 +120,8 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
             a.set_xlim(*_limits(d.E_x, d.E_adv)); a.set_ylim(*_limits(d.E_xy, d.E_adv_y))   # each panel fits its own points
             a.axline((0, 0), slope=1, color="k", ls="--", lw=1)                                # zero loss, within the panel
             if a.get_ylim()[0] > a.get_xlim()[1]:
-                a.text(0.03, 0.03, "the zero-loss line E(x,y) = E(x)\nlies below this panel", transform=a.transAxes, fontsize=7)
+                a.text(0.97, 0.97, "the zero-loss line E(x,y) = E(x)\nlies below this panel", transform=a.transAxes, fontsize=7,
+                       ha="right", va="top", bbox=dict(fc="white", alpha=0.85, lw=0), zorder=5)
             a.xaxis.set_major_locator(MaxNLocator(4)); a.yaxis.set_major_locator(MaxNLocator(6))
             a.set_xlabel(r"$E(\mathbf{x})$")
             a.set_ylabel(r"$E(\mathbf{x}, y)$" + ("" if c else ("\ncolour: attack strength", "\ncolour: class")[r]))
@@ -199,7 +201,7 @@ def plot_delta_energy(stats, accuracy, reported=None, linthresh=0.1, title=None)
     ax.set(xlabel="", ylabel="E(·) − E(·*)  (symlog)"); ax.set_title(title, pad=26 if reported else 16)
     ax.tick_params(axis="x", rotation=20)
     for i, m in enumerate(order):
-        txt = f"{accuracy[m]:.1f}%" + (f"\n[{reported[m]:.1f}%]" if reported and reported.get(m) is not None else "")
+        txt = f"robust acc. {accuracy[m]:.1f}%" + (f"\n[reported {reported[m]:.1f}%]" if reported and reported.get(m) is not None else "")
         ax.text(i, 1.01, txt, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
     ax.legend(title="", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig, df
