@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['METRICS', 'PAPER_NAMES', 'read_run', 'gather', 'aggregate', 'compare', 'pm', 'wide', 'to_markdown', 'save_table',
-           'plot_comparison', 'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
+           'grid', 'table1c_grid', 'sweep', 'parse_args', 'main']
 
 # %% ../nbs/13_results.ipynb #b28ee7c0
 import argparse, hashlib, json, os, shlex, sys
@@ -15,7 +15,7 @@ from .runs import run_dir_for, is_finished, run_lock
 from .config import TRAIN_DEFAULTS
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
-from .utils import check_choice, figures_dir, paper_table, project_root, set_style
+from .utils import check_choice, paper_table, project_root
 
 # %% ../nbs/13_results.ipynb #eeaddeb5
 _NOT_VARIANT = ("seed", "versions", "world_size", "schema", "overrides")
@@ -121,32 +121,12 @@ def to_markdown(df):
     lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
-def save_table(df, name, markdown=True, **tags):
-    "Save `df` as figures/<name>[_k-v...].csv (and .md when `markdown`); return the CSV path."
-    stem = "_".join([name] + [f"{k}-{v}" for k, v in tags.items() if v is not None]).replace("/", "-").replace(":", "-")
-    d = figures_dir()
-    df.to_csv(d / f"{stem}.csv", index=False)
-    if markdown: (d / f"{stem}.md").write_text(to_markdown(df))
-    return d / f"{stem}.csv"
-
-# %% ../nbs/13_results.ipynb #a5113208
-def plot_comparison(long, title=None):
-    "Bars of ours (± std over seeds) and the paper's value per paper row, one panel per metric of `compare`'s table."
-    import matplotlib.pyplot as plt
-    set_style()
-    metrics = list(dict.fromkeys(long.metric))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(max(3.0, 0.55 * long.row.nunique()) * len(metrics), 3.6),
-                             squeeze=False, sharey=True)
-    for ax, m in zip(axes[0], metrics):
-        d = long[long.metric == m].sort_values("row")
-        xs = np.arange(len(d))
-        ax.bar(xs - 0.2, d.ours_mean.fillna(0), 0.4, yerr=d.ours_std.fillna(0), label="ours")
-        ax.bar(xs + 0.2, d.paper_mean, 0.4, yerr=d.paper_std.fillna(0), label="paper")
-        ax.set_xticks(xs, d.method, rotation=40, ha="right"); ax.set_title(m); ax.set_ylabel("accuracy (%)")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    if title: fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+def save_table(df, name, markdown=True, notebook=None, values=None, **params):
+    "Save `df` as figures/<scale>/<name>[_k-v...].csv (and .md when `markdown`), see `weat_paper.outputs`; return the CSV path."
+    from weat_paper.outputs import portable, results_stem, write_table
+    csv = Path(f"{results_stem(name, notebook, values, **params)}.csv")
+    write_table(df, csv, to_markdown(portable(df)) if markdown else None)
+    return csv
 
 # %% ../nbs/13_results.ipynb #839f4f68
 def grid(methods, seeds=(0,), **common):
