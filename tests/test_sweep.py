@@ -13,10 +13,10 @@ import pytest
 import torch
 
 BIN = Path(sys.executable).parent
-GRID = ["--methods", "trades", "sat", "--dataset", "digits", "--epochs", "4", "--set", "steps=2", "n_per_class=30",
+GRID = ["--methods", "trades", "sat", "--dataset", "digits", "--epochs", "6", "--set", "steps=2", "n_per_class=30",
         "batch_size=32", "track_n=32", "--attacks", "clean", "pgd20", "--n", "100", "--device", "cpu"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-RUNS = ("trades_digits_smallcnn_e4_s0_n30_h", "sat_digits_smallcnn_e4_s0_n30_h")
+RUNS = ("trades_digits_smallcnn_e6_s0_n30_h", "sat_digits_smallcnn_e6_s0_n30_h")
 
 
 def weat_sweep(runs, *extra):
@@ -49,15 +49,19 @@ def wait_until(cond, timeout=300):
     return False
 
 
-def workers(folder):
-    "PIDs of submitit worker processes (python -m submitit.core._submit) whose job folder is under `folder`."
-    out = []
+def worker_of(job):
+    "PID of the submitit worker process (python -m submitit.core._submit) of local job `job`."
     for p in Path("/proc").iterdir():
         if not p.name.isdigit(): continue
-        try: cmd = (p / "cmdline").read_bytes().split(b"\0")
+        try: cmd, env = (p / "cmdline").read_bytes(), (p / "environ").read_bytes().split(b"\0")
         except OSError: continue
-        if b"submitit.core._submit" in cmd and any(str(folder).encode() in c for c in cmd): out.append(int(p.name))
-    return out
+        if b"submitit.core._submit" in cmd and f"SUBMITIT_LOCAL_JOB_ID={job}".encode() in env: return int(p.name)
+
+
+def job_of(log, run):
+    "The local job id the launcher reported (on its stderr, in file `log`) for the run whose name starts with `run`."
+    for line in Path(log).read_text().splitlines():
+        if line.startswith(run) and ": started as local job " in line: return line.split()[-1]
 
 
 def same_results(a, b):
@@ -74,16 +78,20 @@ def test_local_launcher_killed_and_preempted_jobs_equal_sequential_sweep(tmp_pat
     code, ref_table, err = finish(weat_sweep(tmp_path / "seq"))                     # the reference: one after another
     assert code == 0 and "pgd20_mean" in ref_table, err[-2000:]
 
-    launched = tmp_path / "local"
-    p = weat_sweep(launched, "--launcher", "local", "--workers", "2")
-    # both runs train at once, each in its own submitit worker process; once both have saved an epoch (of 4) ...
-    assert wait_until(lambda: len(list(launched.glob("*/last.pt"))) == 2
-                      and all(epochs_saved(d) >= 1 for d in launched.glob("*_n30_*")))
-    pids = sorted(workers(launched / ".submitit"))
-    assert len(pids) == 2 and all(epochs_saved(d) < 4 for d in launched.glob("*_n30_*")), pids
-    os.kill(pids[0], signal.SIGKILL)               # ... one worker dies (OOM killer, node failure) ...
-    os.kill(pids[1], signal.SIGUSR2)               # ... the other is pre-empted: submitit calls RunJob.checkpoint, requeues
-    code, table, err = finish(p)
+    launched, log = tmp_path / "local", tmp_path / "launcher.err"
+    with open(log, "w") as f:
+        p = subprocess.Popen([str(BIN / "weat-sweep"), *GRID, "--runs", str(launched), "--launcher", "local", "--workers", "2"],
+                             env=ENV, text=True, stdout=subprocess.PIPE, stderr=f)
+    # both runs train at once, each in its own submitit worker process; once a run has saved an epoch (of 6), its worker
+    # dies (SIGKILL: the OOM killer, a node failure) or is pre-empted (SIGUSR2: submitit calls RunJob.checkpoint, requeues)
+    for run, sig in zip(RUNS, (signal.SIGKILL, signal.SIGUSR2)):
+        assert wait_until(lambda: any(epochs_saved(d) >= 1 for d in launched.glob(run + "*"))), run
+        d = next(launched.glob(run + "*"))
+        pid = worker_of(job_of(log, run))
+        assert pid and epochs_saved(d) < 6, (run, pid, epochs_saved(d))
+        os.kill(pid, sig)
+    out, _ = p.communicate(timeout=600); err = log.read_text()
+    code, table = p.returncode, out
     assert code == 1 and "1 of 2 runs did not finish" in err and "re-run the same command" in err, err[-3000:]
     assert "started as local job" in err and err.count(": finished") == 1, err[-3000:]   # the requeued job finished
     assert sum(1 for d in launched.glob("*_n30_*") if json.loads((d / "status.json").read_text())["finished"]) == 1
