@@ -13,13 +13,14 @@ import argparse, difflib, fcntl, hashlib, json, os, shlex, shutil, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .train import train, run_dir_for, resolve_config, method_spec, is_finished, run_lock, TRAIN_DEFAULTS, _number
+from .runs import run_dir_for, is_finished, run_lock
+from .config import OPTIONS, TRAIN_DEFAULTS, resolve_config, method_spec, _number
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
-from .utils import check_choice, check_range, figures_dir, paper_table, project_root, set_style
+from .utils import check_choice, check_range, figures_dir, paper_table, project_root, rank_world, set_style
 
 # %% ../nbs/13_results.ipynb #eeaddeb5
-_NOT_VARIANT = ("seed", "versions", "world_size")
+_NOT_VARIANT = ("seed", "versions", "world_size", "sync_bn", "schema", "overrides")
 
 def read_run(run_dir):
     "One registry row (a dict) for the run directory `run_dir`."
@@ -158,10 +159,6 @@ def table1c_grid(seeds=(0,), **common):
     "The runs of Tab. 1c: each row's method at the row's β, for every seed."
     return [dict(method=r["method"], beta=float(r["beta"]), seed=s, **common) for r in TABLE1C for s in seeds]
 
-def _rank_world():
-    import torch.distributed as dist
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
-
 def check_attacks(attacks, autoattack_attacks=AA_STANDARD):
     "The attacks a sweep evaluates, as a tuple; `()` for none (also 'none'); one-line error for an unknown name."
     attacks = tuple(attacks or ())
@@ -216,7 +213,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
     for k, v in (("n", n), ("n_autoattack", n_autoattack)):
         if v is not None: check_range(k, v, 0, lo_open=True, integer=True)
     todo = plan(runs_grid, runs, attacks, only, **train_kw)      # a bad setting anywhere in the grid stops it before any run
-    rank, world = _rank_world()
+    rank, world = rank_world()
     done = []
     for r in todo.itertuples():
         spec, d = dict(r.spec), Path(r.dir)
@@ -225,6 +222,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
         elif (d / "last.pt").is_file(): action = f"resumed from epoch {r.epochs_done}"
         else: action = "trained"
         if log and rank == 0: log(f"{d.name}: {action if action != 'skipped' else 'already trained'}")
+        from weat_paper.train import train     # the loop, only where a run is trained
         train(method, out_dir=d, device=device, root=root, progress=progress, **spec)
         ev = None
         if is_finished(d) and rank == 0 and attacks:
@@ -302,9 +300,9 @@ def pick_measurement(measurements, device, arch, shape, amp=False, channels_last
 def _cost_key(c, seconds):
     "The benchmarked step that makes the same passes as run config `c`'s training step."
     spec = method_spec(c["method"], c["attack"])
-    if spec["attack"] is None: return "plain"
+    if spec.attack is None: return "plain"
     if c["method"] in seconds and c["attack"] is None: return c["method"]
-    return "trades" if spec["attack"] == "kl" else ("mart" if spec["uses"][0] else "sat")
+    return "trades" if spec.attack == "kl" else ("mart" if spec.uses[0] else "sat")
 
 def run_seconds(c, record):
     "(seconds per epoch, seconds of the final clean + PGD-20 evaluation) of a run with config `c`, from a `weat-bench` record."
@@ -467,7 +465,7 @@ def _value(s):
     try: return _number(s)
     except argparse.ArgumentTypeError: return s
 
-_SET_OK = set(TRAIN_DEFAULTS) | {"channels_last", "compile"}
+_SET_OK = set(OPTIONS) - {"method", "device", "out_dir", "root", "progress", "stop_after", "force"}   # the sweep sets these
 
 def parse_args(argv=None):
     "The arguments of `weat-sweep`."
@@ -578,7 +576,7 @@ def _cli(a):
             import torch, torch.distributed as dist
             if not dist.is_initialized(): dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         done = sweep(g, runs=a.runs, progress=True, log=_log_err, **kw)
-        if _rank_world()[0] == 0 and len(done): print(registry_table(done.dir))
+        if rank_world()[0] == 0 and len(done): print(registry_table(done.dir))
         return 0
     out = launch(g, a.launcher, runs=a.runs, workers=a.workers, gpus=gpus, gpus_per_run=a.gpus_per_run, partition=a.partition,
                  hours=a.time, cpus_per_run=a.cpus_per_run, max_parallel=a.max_parallel, slurm=_pairs(a.slurm, "--slurm"),
