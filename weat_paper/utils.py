@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['check_choice', 'check_range', 'get_device', 'seed_everything', 'evaluating', 'project_root', 'dataset_slug',
-           'paper_table', 'versions', 'progress_bar', 'text_bars']
+           'paper_table', 'versions', 'rank_world', 'shard', 'gather_shards', 'progress_bar', 'text_bars']
 
 # %% ../nbs/12_utils.ipynb #e1021f40
 import os, random, re, json, platform
@@ -88,6 +88,27 @@ def versions():
         except md.PackageNotFoundError: out[pkg] = None
     out["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
     return out
+
+# %% ../nbs/12_utils.ipynb #8afa05f6
+def rank_world():
+    "(rank, world size) of this process in torch.distributed's default process group; (0, 1) outside one."
+    import torch.distributed as dist
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+
+def shard(t, rank, world):
+    "Rank `rank`'s contiguous part of a global batch `t` (of `world` parts, sizes differing by at most one)."
+    return t.tensor_split(world)[rank] if world > 1 else t
+
+def gather_shards(t, n):
+    "Every rank's `shard` of a length-`n` batch (this rank's is `t`), gathered in rank order on every rank: the whole batch."
+    import torch.distributed as dist
+    rank, world = rank_world()
+    if world == 1: return t
+    sizes = [len(p) for p in torch.arange(n).tensor_split(world)]
+    buf = t.new_zeros((sizes[0], *t.shape[1:])); buf[:len(t)] = t       # all_gather needs equal sizes: pad, gather, trim
+    got = [torch.empty_like(buf) for _ in range(world)]
+    dist.all_gather(got, buf)
+    return torch.cat([g[:k] for g, k in zip(got, sizes)])
 
 # %% ../nbs/12_utils.ipynb #9c1d2e31
 def progress_bar(total=None, desc=None, enabled=True, **kw):
