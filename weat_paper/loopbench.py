@@ -51,7 +51,7 @@ def timed_loop(device="cpu"):
     clock, splits = LoopClock(get_device(device)), {}
     T = _train
     real_step, real_acc, real_track = T.train_step, T.epoch_accuracy, T.EnergyTracker.__call__
-    real_save, real_progress, real_load, Loader = T.save_checkpoint, T._write_progress, T._load_data, T.DeviceLoader
+    real_save, real_progress, real_load, Loader = T.save_checkpoint, T.write_progress, T.run_data, T.DeviceLoader
     class TimedLoader(Loader):
         def __iter__(self):
             clock.new_epoch()
@@ -67,9 +67,10 @@ def timed_loop(device="cpu"):
         return tr, val, test
     def step(*a, **k):
         with clock.part("steps", len(a[3])): return real_step(*a, **k)
-    def accuracy(model, data, *a, **k):
-        name = "validation" if data is splits.get("val") else "test_accuracy"
-        with clock.part(name, len(data)): return real_acc(model, data, *a, **k)
+    def accuracy(model, data, *a, **k):    # an ImageSet or (x, y); the validation split is recognised by its labels
+        y, v = data.y if hasattr(data, "y") else data[1], splits.get("val")
+        is_val = v is not None and (y is v.y or (len(y) == len(v.y) and torch.equal(y.cpu(), v.y)))
+        with clock.part("validation" if is_val else "test_accuracy", len(y)): return real_acc(model, data, *a, **k)
     def track(self, *a, **k):
         with clock.part("tracker", sum(len(y) for _, y in self.subsets.values())): return real_track(self, *a, **k)
     def save(*a, **k):
@@ -78,7 +79,7 @@ def timed_loop(device="cpu"):
         with clock.part("checkpoint"): return real_progress(*a, **k)
     with ExitStack() as stack:
         for name, new in (("train_step", step), ("epoch_accuracy", accuracy), ("save_checkpoint", save),
-                          ("_write_progress", progress), ("_load_data", load_data), ("DeviceLoader", TimedLoader)):
+                          ("write_progress", progress), ("run_data", load_data), ("DeviceLoader", TimedLoader)):
             _swap(stack, T, name, new)
         _swap(stack, T.EnergyTracker, "__call__", track)
         try: yield clock
@@ -125,6 +126,9 @@ def schedule_summary(rec, paper=PAPER_EPOCH):
         ran = [r for r in ep if r["images"].get(k)]
         per_image[k] = ran[-1]["parts_s"][k] / ran[-1]["images"][k] if ran else 0.0
     images = {k: next((r["images"][k] for r in reversed(ep) if r["images"].get(k)), 0) for k in per_image}
+    if not images["validation"] and c.get("val_frac"):    # no epoch measured validated: its images cost what test images do
+        images["validation"] = round(c["val_frac"] * rec["epochs"][-1]["images"]["steps"] / (1 - c["val_frac"]))
+        per_image["validation"] = per_image["test_accuracy"]
     fixed = last["parts_s"]["checkpoint"] + last["parts_s"]["other"]
     def total(epochs, batches, select_after, n):
         cc = dict(c, select_after=select_after)

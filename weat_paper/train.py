@@ -146,9 +146,14 @@ def _train(c, rt, run_dir, dev, rank, world):
     opt = torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c["lr"], total_steps=c["epochs"] * len(loader), pct_start=c["pct_start"])
     track_kind = spec.attack or "ce"
-    tracker = EnergyTracker({"train": tracked_points(tr, c["track_n"], c["seed"] + 1), "test": tracked_points(test, c["track_n"], c["seed"] + 2)},
+    on_dev = lambda xy: tuple(t.to(dev) for t in xy)           # per-epoch points live on the device: no copies each epoch
+    measured = lambda e: e > c["select_after"] or e % c["eval_every"] == 0 or e == c["epochs"]   # epochs that run test + tracker
+    tracker = EnergyTracker({"train": on_dev(tracked_points(tr, c["track_n"], c["seed"] + 1)), "test": on_dev(tracked_points(test, c["track_n"], c["seed"] + 2))},
                             lambda m, x, y: pgd(m, x, y, c["eps"], c["alpha"], c["steps"], loss=track_kind, validate=False),
-                            out_dir=run_dir / "energy" if rank == 0 else None, seed=c["seed"], skip=round(c["pct_start"] * c["epochs"]))
+                            out_dir=run_dir / "energy" if rank == 0 else None, seed=c["seed"],
+                            skip=sum(map(measured, range(1, round(c["pct_start"] * c["epochs"]) + 1))))   # in measured epochs
+    val_points = on_dev((val.x, val.y)) if val is not None else None
+    test_points = on_dev(tracked_points(test, c["eval_n"] or len(test), c["seed"] + 3))    # fixed, seeded: the same every epoch
     start, rows, best = 0, [], (-1.0, 0)
     last = run_dir / "last.pt"
     if last.is_file():
@@ -183,10 +188,12 @@ def _train(c, rt, run_dir, dev, rank, world):
         a = _allreduce(acc).cpu().tolist()
         row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
                "train_acc": a[1] / a[3] if a[3] else float("nan"), "train_adv_acc": a[2] / a[4] if a[4] else float("nan")}
-        for name, data in (("val", val), ("test", test)):
-            if data is None: row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan"); continue
+        # validation only where an epoch can be selected; test accuracy and tracker every eval_every epochs and after select_after
+        for name, data, due in (("val", val_points, epoch + 1 > c["select_after"]), ("test", test_points, measured(epoch + 1))):
+            if data is None or not due: row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan"); continue
             row[f"{name}_acc"], row[f"{name}_pgd_acc"] = epoch_accuracy(model, data, c["eps"], c["alpha"], c["eval_steps"], device=dev)
-        row.update(tracker(model, epoch + 1))
+        row["test_n"] = len(test_points[1])
+        row.update(tracker(model, epoch + 1) if measured(epoch + 1) else tracker.blank())
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
         # model selection: best PGD accuracy on validation (App. A.3); natural training (no attack) by clean accuracy
@@ -240,7 +247,7 @@ def dynamics_frame(runs):
         m = r.metrics
         rows.append(pd.DataFrame({"method": _label(r), "epoch": m.epoch, "train_dE_x": m.train_dE_x, "test_dE_x": m.test_dE_x,
                                   "train_dE_xy": m.train_dE_xy, "robust_test_error": 1 - m.test_pgd_acc,
-                                  "test_error": 1 - m.test_acc, "run_dir": str(r.dir)}))
+                                  "test_error": 1 - m.test_acc, "test_n": m.get("test_n", np.nan), "run_dir": str(r.dir)}))
     return pd.concat(rows, ignore_index=True)
 
 def plot_phases(runs, min_len=2):
@@ -254,21 +261,26 @@ def plot_phases(runs, min_len=2):
     for k, r in enumerate(runs):
         d = df[df.method == _label(r)]
         col = f"C{k}"
+        d = d.dropna(subset=["train_dE_x", "robust_test_error"])       # epochs measured (every eval_every)
         a1.plot(d.epoch, d.train_dE_x, color=col, marker="o", ms=3, label=f"{_label(r)}: train")
         a1.plot(d.epoch, d.test_dE_x, color=col, ls="--", alpha=0.6, label=f"{_label(r)}: test")
         a2.plot(d.epoch, d.robust_test_error, color=col, marker="o", ms=3, label=_label(r))
+        se = np.sqrt(d.robust_test_error * (1 - d.robust_test_error) / d.test_n)     # binomial standard error, n test images
+        a2.fill_between(d.epoch, d.robust_test_error - se, d.robust_test_error + se, color=col, alpha=0.2, lw=0)
         onset = r.status.get("overfitting_onset")
         if onset is not None:
             for a in (a1, a2): a.axvline(onset, color=col, ls=":", lw=1.5)
     ph = None
-    if len(runs[0].metrics) >= 3 * min_len:
-        ph = phases(runs[0].metrics.train_dE_x, runs[0].metrics.epoch, min_len)
+    m0 = runs[0].metrics.dropna(subset=["train_dE_x"])
+    if len(m0) >= 3 * min_len:
+        ph = phases(m0.train_dE_x, m0.epoch, min_len)
         edges = [runs[0].metrics.epoch.min() - 0.5, ph["b1"] - 0.5, ph["b2"] - 0.5, runs[0].metrics.epoch.max() + 0.5]
         for p in range(3):
             for a in (a1, a2): a.axvspan(edges[p], edges[p + 1], color="0.5", alpha=0.06 * (p + 1), lw=0)
             a1.text((edges[p] + edges[p + 1]) / 2, 1.0, f"phase {p + 1}", transform=a1.get_xaxis_transform(), ha="center", va="bottom", fontsize=9)
     a1.set_ylabel(r"mean $\Delta E(\mathbf{x}) = E(\mathbf{x}) - E(\mathbf{x}^*)$")
-    a2.set_ylabel("robust test error (PGD)"); a2.set_xlabel("epoch")
+    n = df.test_n.dropna()
+    a2.set_ylabel("robust test error (PGD)" + (f"\nband: ±1 s.e., n = {int(n.min())}" if len(n) else "")); a2.set_xlabel("epoch")
     a1.legend(fontsize=8, ncol=2); a2.legend(fontsize=8)
     fig.tight_layout()
     fig.phases = ph
