@@ -30,7 +30,7 @@ def check(tmp, archive, *extra):
 
 def test_smoke_runs_every_part_and_writes_the_rows(tmp_path, archive):
     r, seconds, s = check(tmp_path, archive)
-    assert seconds < 60
+    assert s["seconds"] <= s["total_budget_s"] + 5       # the check keeps to its own budget (55 s with --smoke)
     parts = ["bench_plain", "bench_amp_cl", "prep", "epoch", "attacks", "bench_compile"]
     assert list(s["parts"]) == parts and all(s["parts"][p]["status"] == "done" for p in parts), s["parts"]
     for p in parts[:2] + parts[3:]: assert (tmp_path / "out" / f"{p}.json").is_file()
