@@ -253,6 +253,8 @@ def cli_parser():
     g.add_argument("--epochs", type=int, default=None, help="the run's schedule length (default: train's, the paper's 100)")
     g.add_argument("--measure", type=int, default=2, help="epochs trained and timed")
     g.add_argument("--n-per-class", type=int, default=None, help="a class-balanced subset of each split (train's n_per_class)")
+    for k in ("eval_n", "eval_every", "track_n", "select_after"):
+        g.add_argument("--" + k.replace("_", "-"), type=int, default=None, help=f"train's {k} (None: train's default)")
     return p
 
 def main(argv=None):
@@ -278,7 +280,8 @@ def _loop_main(a):
     try:
         dev = get_device(a.device)
         kw = {k: v for k, v in dict(epochs=a.epochs, n_per_class=a.n_per_class, amp=a.amp or None, channels_last=a.channels_last or None,
-                                    compile=a.compile or None).items() if v is not None}
+                                    compile=a.compile or None, eval_n=a.eval_n, eval_every=a.eval_every, track_n=a.track_n,
+                                    select_after=a.select_after).items() if v is not None}
         rec = loop_benchmark(a.method, a.dataset, a.measure, dev, a.root, threads=a.threads or (1 if dev.type == "cpu" else None),
                              arch=a.arch, batch_size=a.batch_size, steps=a.steps, **kw)
     except (ValueError, FileNotFoundError) as e: sys.exit(f"weat-bench: {e}")

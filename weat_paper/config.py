@@ -95,6 +95,10 @@ OPTIONS = {o.name: o for o in [
     Option("augment", True, "random crop (and flip) augmentation", bool),
     Option("pct_start", 0.25, "fraction of the one-cycle schedule spent warming up", float, 0, 1),
     Option("select_after", 0, "select best.pt only after this epoch", int, 0),
+    Option("eval_n", 1000, "test images of the per-epoch test accuracy and robust error (Fig. 3): a fixed, seeded subset (0: the "
+           "whole test split)", int, 0),
+    Option("eval_every", 1, "measure the test accuracy, robust error and energies every this many epochs (and at the last epoch "
+           "and every epoch after select_after)", int, 0, lo_open=True),
     Option("train_idx", None, "train only on these training-split indices (a .npy or .txt file)", "indices"),
     Option("amp", False, "fast path (CUDA): bf16 autocast in the training step (changes the numbers: part of the run's identity)", bool),
     Option("device", "auto", "auto, cpu, cuda or cuda:N (or a torch.device)", None, identity=False),

@@ -39,7 +39,9 @@ class LoopClock:
             if self.epochs:
                 e = self.epochs[-1]
                 e[name].append(time.perf_counter() - t); e["cpu"][name] += time.process_time() - c
-                if images is not None: e["images"][name] = e["images"].get(name, 0) + images
+                if images is not None:
+                    e["images"][name] = e["images"].get(name, 0) + images
+                    e.setdefault("sizes", {}).setdefault(name, []).append(images)
     def finish(self): self._sync(); self.t_end, self.c_end = time.perf_counter(), time.process_time()
 
 def _swap(stack, obj, name, new):
@@ -51,7 +53,7 @@ def timed_loop(device="cpu"):
     clock, splits = LoopClock(get_device(device)), {}
     T = _train
     real_step, real_acc, real_track = T.train_step, T.epoch_accuracy, T.EnergyTracker.__call__
-    real_save, real_progress, real_load, Loader = T.save_checkpoint, T._write_progress, T._load_data, T.DeviceLoader
+    real_save, real_progress, real_load, Loader = T.save_checkpoint, T.write_progress, T.run_data, T.DeviceLoader
     class TimedLoader(Loader):
         def __iter__(self):
             clock.new_epoch()
@@ -67,9 +69,10 @@ def timed_loop(device="cpu"):
         return tr, val, test
     def step(*a, **k):
         with clock.part("steps", len(a[3])): return real_step(*a, **k)
-    def accuracy(model, data, *a, **k):
-        name = "validation" if data is splits.get("val") else "test_accuracy"
-        with clock.part(name, len(data)): return real_acc(model, data, *a, **k)
+    def accuracy(model, data, *a, **k):    # an ImageSet or (x, y); the validation split is recognised by its labels
+        y, v = data.y if hasattr(data, "y") else data[1], splits.get("val")
+        is_val = v is not None and (y is v.y or (len(y) == len(v.y) and torch.equal(y.cpu(), v.y)))
+        with clock.part("validation" if is_val else "test_accuracy", len(y)): return real_acc(model, data, *a, **k)
     def track(self, *a, **k):
         with clock.part("tracker", sum(len(y) for _, y in self.subsets.values())): return real_track(self, *a, **k)
     def save(*a, **k):
@@ -78,7 +81,7 @@ def timed_loop(device="cpu"):
         with clock.part("checkpoint"): return real_progress(*a, **k)
     with ExitStack() as stack:
         for name, new in (("train_step", step), ("epoch_accuracy", accuracy), ("save_checkpoint", save),
-                          ("_write_progress", progress), ("_load_data", load_data), ("DeviceLoader", TimedLoader)):
+                          ("write_progress", progress), ("run_data", load_data), ("DeviceLoader", TimedLoader)):
             _swap(stack, T, name, new)
         _swap(stack, T.EnergyTracker, "__call__", track)
         try: yield clock
@@ -86,16 +89,20 @@ def timed_loop(device="cpu"):
 
 # %% ../nbs/11a_loop_efficiency.ipynb #737dc8a4
 def epoch_summary(clock, paper=PAPER_EPOCH):
-    "Per epoch: wall time, seconds per part, `loop_efficiency` = batches × median step / wall, and its projection to the paper's epoch."
+    "Per epoch: wall time, seconds per part, `loop_efficiency` = batches × median step / wall (a short last batch counted as its fraction), and its projection to the paper's epoch."
     out = []
     for i, e in enumerate(clock.epochs):
         nxt = clock.epochs[i + 1] if i + 1 < len(clock.epochs) else {"t0": clock.t_end, "c0": clock.c_end}
         wall, cpu = nxt["t0"] - e["t0"], nxt["c0"] - e["c0"]
-        n, step = len(e["steps"]), statistics.median(e["steps"]) if e["steps"] else float("nan")
+        # the median over full batches; a short last batch counts as the fraction of a batch it is
+        sizes = e.get("sizes", {}).get("steps") or [1] * len(e["steps"])
+        full = [t for t, b in zip(e["steps"], sizes) if b == max(sizes)]
+        n, step = len(e["steps"]), statistics.median(full) if full else float("nan")
+        n_full = sum(sizes) / max(sizes) if sizes else 0
         parts = {k: sum(e[k]) for k in LOOP_PARTS}
         parts["other"] = wall - sum(parts.values())
-        row = dict(epoch=i + 1, batches=n, wall_s=wall, median_step_s=step, parts_s=parts, images=dict(e["images"]),
-                   loop_efficiency=n * step / wall if n else float("nan"),
+        row = dict(epoch=i + 1, batches=n, full_batches=n_full, wall_s=wall, median_step_s=step, parts_s=parts, images=dict(e["images"]),
+                   loop_efficiency=n_full * step / wall if n else float("nan"),
                    cpu_s=cpu, cpu_parts_s=dict(e["cpu"]), loop_efficiency_cpu=e["cpu"]["steps"] / cpu if n and cpu > 0 else float("nan"))
         # the paper's epoch: its batches at this step time, each per-image part scaled to the paper's image counts
         per_batch_data = parts["data"] / max(n, 1)
@@ -117,25 +124,29 @@ def _runs_parts(c, e, epochs):
     return late, late or e % c["eval_every"] == 0 or e == epochs
 
 def schedule_summary(rec, paper=PAPER_EPOCH):
-    "Loop efficiency over the run's whole schedule and over the paper's, summed from the costs `rec` measured."
+    "Loop efficiency over the run's whole schedule and over the paper's, summed from the costs `rec` measured (in units of each epoch's median step)."
     c, ep = rec["config"], rec["epochs"]
     last = ep[-1]
-    per_image = {}
+    unit = lambda r, k: r["parts_s"][k] / r["median_step_s"]        # a part's cost in steps of its own epoch: load cancels
+    per_image, images = {}, {}
     for k in ("validation", "test_accuracy", "tracker"):
         ran = [r for r in ep if r["images"].get(k)]
-        per_image[k] = ran[-1]["parts_s"][k] / ran[-1]["images"][k] if ran else 0.0
-    images = {k: next((r["images"][k] for r in reversed(ep) if r["images"].get(k)), 0) for k in per_image}
-    fixed = last["parts_s"]["checkpoint"] + last["parts_s"]["other"]
+        per_image[k] = unit(ran[-1], k) / ran[-1]["images"][k] if ran else 0.0
+        images[k] = ran[-1]["images"][k] if ran else 0
+    if not images["validation"] and c.get("val_frac"):    # no epoch measured validated: its images cost what test images do
+        images["validation"] = round(c["val_frac"] * last["images"]["steps"] / (1 - c["val_frac"]))
+        per_image["validation"] = per_image["test_accuracy"]
+    batches = last.get("full_batches", last["batches"])
+    per_batch_data, fixed = unit(last, "data") / max(batches, 1e-9), unit(last, "checkpoint") + unit(last, "other")
     def total(epochs, batches, select_after, n):
-        cc = dict(c, select_after=select_after)
-        steps = epochs * batches * last["median_step_s"]
-        rest = epochs * (batches * last["parts_s"]["data"] / max(last["batches"], 1) + fixed)
+        cc, steps = dict(c, select_after=select_after), epochs * batches
+        rest = epochs * (batches * per_batch_data + fixed)
         for e in range(1, epochs + 1):
             v, t = _runs_parts(cc, e, epochs)
             rest += v * per_image["validation"] * n["validation"] + t * (per_image["test_accuracy"] * n["test_accuracy"] + per_image["tracker"] * n["tracker"])
         return steps / (steps + rest)
     eval_n = c.get("eval_n") or paper["test_accuracy"]
-    return dict(loop_efficiency=total(c["epochs"], last["batches"], c["select_after"], images),
+    return dict(loop_efficiency=total(c["epochs"], batches, c["select_after"], images),
                 paper_loop_efficiency=total(paper["epochs"], paper["batches"], paper["select_after"],
                                             dict(validation=paper["validation"], test_accuracy=min(eval_n, paper["test_accuracy"]),
                                                  tracker=2 * c["track_n"])))

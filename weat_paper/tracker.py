@@ -108,5 +108,9 @@ class EnergyTracker:
                               f"robust overfitting begins (Sec. 3.2, Fig. 3); watch the robust test error", stacklevel=3)
         return self.onset
 
+    def blank(self):
+        "The summary row of an epoch that is not measured: the same keys as `__call__`'s, NaN."
+        return {f"{name}_{k}": float("nan") for name in self.subsets for k in _SUMMARY}
+
     def state_dict(self): return {"history": self.history, "onset": self.onset}
     def load_state_dict(self, sd): self.history, self.onset = list(sd["history"]), sd["onset"]

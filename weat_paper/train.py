@@ -145,11 +145,16 @@ def _train(c, rt, run_dir, dev, rank, world):
     opt = torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c["lr"], total_steps=c["epochs"] * len(loader), pct_start=c["pct_start"])
     track_kind = spec.attack or "ce"
-    tracker = EnergyTracker({"train": tracked_points(tr, c["track_n"], c["seed"] + 1), "test": tracked_points(test, c["track_n"], c["seed"] + 2)},
+    on_dev = lambda xy: tuple(t.to(dev) for t in xy)           # per-epoch points live on the device: no copies each epoch
+    measured = lambda e: e > c["select_after"] or e % c["eval_every"] == 0 or e == c["epochs"]   # epochs that run test + tracker
+    tracker = EnergyTracker({"train": on_dev(tracked_points(tr, c["track_n"], c["seed"] + 1)), "test": on_dev(tracked_points(test, c["track_n"], c["seed"] + 2))},
                             lambda m, x, y, start=None: pgd(m, x, y, c["eps"], c["alpha"], c["steps"], loss=track_kind,
                                                             validate=False, start=start),
                             start=lambda x: pgd_start(x, c["eps"], track_kind),
-                            out_dir=run_dir / "energy" if rank == 0 else None, seed=c["seed"], skip=round(c["pct_start"] * c["epochs"]))
+                            out_dir=run_dir / "energy" if rank == 0 else None, seed=c["seed"],
+                            skip=sum(map(measured, range(1, round(c["pct_start"] * c["epochs"]) + 1))))   # in measured epochs
+    val_points = on_dev((val.x, val.y)) if val is not None else None
+    test_points = on_dev(tracked_points(test, c["eval_n"] or len(test), c["seed"] + 3))    # fixed, seeded: the same every epoch
     start, rows, best = 0, [], (-1.0, 0)
     last = run_dir / "last.pt"
     if last.is_file():
@@ -188,10 +193,12 @@ def _train(c, rt, run_dir, dev, rank, world):
         a = _allreduce(acc).cpu().tolist()
         row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
                "train_acc": a[1] / a[3] if a[3] else float("nan"), "train_adv_acc": a[2] / a[4] if a[4] else float("nan")}
-        for name, data in (("val", val), ("test", test)):
-            if data is None: row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan"); continue
+        # validation only where an epoch can be selected; test accuracy and tracker every eval_every epochs and after select_after
+        for name, data, due in (("val", val_points, epoch + 1 > c["select_after"]), ("test", test_points, measured(epoch + 1))):
+            if data is None or not due: row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan"); continue
             row[f"{name}_acc"], row[f"{name}_pgd_acc"] = epoch_accuracy(model, data, c["eps"], c["alpha"], c["eval_steps"], device=dev)
-        row.update(tracker(model, epoch + 1))
+        row["test_n"] = len(test_points[1])
+        row.update(tracker(model, epoch + 1) if measured(epoch + 1) else tracker.blank())
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
         # model selection: best PGD accuracy on validation (App. A.3); natural training (no attack) by clean accuracy
