@@ -208,15 +208,20 @@ _NOT_IDENTITY = ("device", "out_dir", "root", "stop_after", "progress", "channel
 
 def _as_indices(idx):
     "Sorted unique training-split indices from a sequence, a boolean mask, or a .npy/.txt file of them."
+    src = "train_idx"
     if isinstance(idx, (str, Path)):
-        p = Path(idx)
+        p = src = Path(idx)
         if not p.is_file(): raise FileNotFoundError(f"train_idx file {p} not found (a .npy or .txt file of indices)")
-        idx = np.load(p) if p.suffix == ".npy" else np.loadtxt(p, dtype=np.int64, ndmin=1)
+        try: idx = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.loadtxt(p, dtype=np.float64, ndmin=1)
+        except Exception as e: raise ValueError(f"train_idx file {p} cannot be read as indices ({type(e).__name__}: {str(e).splitlines()[0][:100]})") from None
+        src = f"train_idx file {p}"
     a = np.asarray(idx)
     if a.dtype == bool: a = np.flatnonzero(a)
-    if a.ndim != 1 or len(a) == 0 or not np.issubdtype(a.dtype, np.integer) or a.min() < 0:
-        raise ValueError("train_idx must be a non-empty 1-d list of non-negative integer indices (or a boolean mask)")
-    return np.unique(a).tolist()
+    if a.ndim != 1 or len(a) == 0 or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"{src} must be a non-empty 1-d list of non-negative integer indices (or a boolean mask)")
+    bad = a[~np.isfinite(a) | (a != np.round(a)) | (a < 0) | (a >= 2**53)] if a.dtype.kind == "f" else a[a < 0]
+    if len(bad): raise ValueError(f"{src} holds {bad[0].item()!r}; it must hold non-negative integer indices only")
+    return np.unique(a.astype(np.int64)).tolist()
 
 def _base(dataset): return dataset.split(":", 1)[0] if not dataset.startswith("folder:") else "folder"
 
@@ -318,10 +323,34 @@ def _subset(data, n, seed):
     idx = torch.randperm(len(data), generator=g)[:n].sort().values
     return data.x[idx], data.y[idx]
 
+def _read_run_file(path, hint="re-run the run's weat-train command to rewrite it from last.pt"):
+    "A run directory's status.json, config.json (dicts) or metrics.csv (a table of numbers, epochs 1..n), checked; one line naming the file when it is damaged."
+    path = Path(path)
+    try:
+        if path.suffix == ".json":
+            obj = json.loads(path.read_text())
+            if not isinstance(obj, dict): raise ValueError(f"a JSON {type(obj).__name__}, not an object")
+            return obj
+        m = pd.read_csv(path)
+        if "epoch" not in m or not all(pd.api.types.is_numeric_dtype(t) for t in m.dtypes) or m.epoch.tolist() != list(range(1, len(m) + 1)):
+            raise ValueError("not a table of numbers with epochs 1, 2, ...")
+        return m
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is damaged ({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); {hint}") from None
+
+def _progress_intact(run_dir):
+    "Whether metrics.csv and status.json read back whole and agree on the epoch."
+    try: st, m = _read_run_file(Path(run_dir) / "status.json"), _read_run_file(Path(run_dir) / "metrics.csv")
+    except ValueError: return False
+    return len(m) == st.get("epoch")
+
 def is_finished(run_dir):
-    "Whether the run in `run_dir` has trained all its epochs."
+    "Whether the run in `run_dir` has trained all its epochs (and its metrics.csv and status.json are intact)."
     p = Path(run_dir) / "status.json"
-    return p.is_file() and json.loads(p.read_text()).get("finished", False)
+    if not p.is_file(): return False
+    try: done = json.loads(p.read_text()).get("finished", False)
+    except (ValueError, AttributeError): return False       # damaged: train() rewrites it from last.pt
+    return bool(done) and _progress_intact(run_dir)
 
 def train(method, dataset="digits", arch="smallcnn", epochs=None, batch_size=128, lr=0.1, momentum=0.9,
           weight_decay=5e-4, eps=8/255, alpha=None, steps=10, beta=None, seed=0, device="auto", out_dir=None,
@@ -344,17 +373,26 @@ def train(method, dataset="digits", arch="smallcnn", epochs=None, batch_size=128
     else: lock = run_lock(run_dir)
     with lock:
         if is_finished(run_dir):
-            _check_config(run_dir, c, force); return run_dir
+            _check_config(run_dir, c, force)
+            if _metrics_match_checkpoint(run_dir): return run_dir
+            warnings.warn(f"{run_dir / 'metrics.csv'} differs from the metrics in last.pt; rewriting it from last.pt")
         return _train(c, run_dir, dev, root, stop_after, progress, rank, world, dict(channels_last=channels_last, compile=compile), force)
 
 @contextmanager
 def _nolock(run_dir): yield run_dir
 
+def _metrics_match_checkpoint(run_dir):
+    "Whether metrics.csv is exactly the table last.pt holds (True when there is no last.pt to compare with)."
+    last = Path(run_dir) / "last.pt"
+    if not last.is_file(): return True
+    rows = load_checkpoint(last).get("metrics")
+    return rows is None or (Path(run_dir) / "metrics.csv").read_text() == pd.DataFrame(rows).to_csv(index=False)
+
 def _check_config(run_dir, c, force=False):
     "Refuse (one line naming the differing keys) to continue a run directory made with other settings, unless `force`."
     p = Path(run_dir) / "config.json"
     if not p.is_file(): return []
-    old = json.loads(p.read_text())
+    old = _read_run_file(p, "move it away (or delete the folder) and train again")
     diff = [k for k in c if k in old and json.dumps(old[k]) != json.dumps(c[k])]
     what = ", ".join(f"{k}={old[k]!r} (now {c[k]!r})" for k in diff)
     if diff and not force:
@@ -486,10 +524,15 @@ class Run:
 def load_run(run_dir):
     "Read the run directory `run_dir` (config, metrics, status, energies)."
     d = Path(run_dir)
+    if not d.is_dir(): raise FileNotFoundError(f"no such run folder {d}")
     if not (d / "config.json").is_file(): raise FileNotFoundError(f"{d} is not a run directory (no config.json); train() makes one")
-    m = pd.read_csv(d / "metrics.csv") if (d / "metrics.csv").is_file() else pd.DataFrame()
-    st = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
-    return Run(d, json.loads((d / "config.json").read_text()), m, st)
+    cfg = _read_run_file(d / "config.json", "the run's settings are lost: train it again in a new folder")
+    m = _read_run_file(d / "metrics.csv") if (d / "metrics.csv").is_file() else pd.DataFrame()
+    st = _read_run_file(d / "status.json") if (d / "status.json").is_file() else {}
+    if st and len(m) != st.get("epoch"):
+        raise ValueError(f"{d / 'metrics.csv'} holds {len(m)} epochs but status.json says {st.get('epoch')}; "
+                         f"re-run the run's weat-train command to rewrite both from last.pt")
+    return Run(d, cfg, m, st)
 
 # %% ../nbs/05_train.ipynb #737f8c8b
 def _sse(x, y):
@@ -633,6 +676,7 @@ def _number(s):
     from fractions import Fraction
     try: return float(Fraction(s))
     except (ValueError, ZeroDivisionError): raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    except OverflowError: raise argparse.ArgumentTypeError(f"not a finite number: {s!r}") from None
 
 def cli_parser():
     "The argument parser of `weat-train`: every option of `train`."
@@ -665,6 +709,8 @@ def main(argv=None):
         cli_parser().exit(2, f"weat-train: error: {e}\n")
     except FloatingPointError as e:
         cli_parser().exit(3, f"weat-train: error: {e}\n")
+    except OSError as e:          # disk full, quota, a file-size limit: one line, and the last checkpoint is kept
+        cli_parser().exit(4, f"weat-train: error: {e}\n")
     finally:
         if world > 1 and dist.is_initialized(): dist.destroy_process_group()
     if rank == 0:

@@ -7,7 +7,7 @@ __all__ = ['check_choice', 'check_range', 'get_device', 'seed_everything', 'proj
            'save_figure', 'paper_table', 'versions']
 
 # %% ../nbs/12_utils.ipynb #e1021f40
-import os, random, json, platform
+import os, math, random, json, platform
 from pathlib import Path
 import numpy as np
 import torch
@@ -20,10 +20,12 @@ def check_choice(kind, value, valid):
     return value
 
 def check_range(name, value, lo=None, hi=None, lo_open=False, integer=False):
-    "Raise a one-line `ValueError` unless lo <= value <= hi (lo < value when `lo_open`); return `value`."
+    "Raise a one-line `ValueError` unless `value` is a finite number with lo <= value <= hi (lo < value when `lo_open`); return `value`."
     ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
     if isinstance(value, bool) or not ok_type:
         raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):   # NaN passes every comparison below
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     if lo is not None and (value <= lo if lo_open else value < lo) or hi is not None and value > hi:
         rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
         raise ValueError(f"{name} must be in {rng}, got {value!r}")
@@ -34,10 +36,16 @@ def get_device(device="auto"):
     "A `torch.device`: 'auto' picks cuda when available, else cpu."
     if isinstance(device, torch.device): return device
     if device in (None, "auto"): return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    valid = "valid: auto, cpu, cuda, cuda:N, mps"
     try: dev = torch.device(device)
-    except RuntimeError: raise ValueError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N") from None
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; {valid}") from None
+    if dev.type not in ("cpu", "cuda", "mps"): raise ValueError(f"unknown device {device!r}; {valid}")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU; use device='cpu' or 'auto'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} CUDA GPU(s): cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} asked for, but this machine or torch build has no MPS (Apple GPU); use device='cpu' or 'auto'")
     return dev
 
 def seed_everything(seed):
