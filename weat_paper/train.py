@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'loss_inputs', 'method_spec', 'mode_free', 'train_batch', 'train_step', 'fast_model', 'steep_fall',
            'energies', 'EnergyTracker', 'epoch_accuracy', 'resolve_config', 'run_dir_for', 'rng_state', 'set_rng_state',
-           'run_lock', 'is_finished', 'train', 'Run', 'load_run', 'phases', 'dynamics_frame', 'plot_phases',
-           'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'cli_parser', 'main']
+           'run_lock', 'is_finished', 'train', 'check_run_folder', 'note_versions', 'Run', 'load_run', 'phases',
+           'dynamics_frame', 'plot_phases', 'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'cli_parser',
+           'main']
 
 # %% ../nbs/05_train.ipynb #4370b3c9
-import argparse, fcntl, hashlib, inspect, json, math, os, random, re, sys, time, warnings
+import argparse, fcntl, hashlib, inspect, json, math, os, random, re, sys, tempfile, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from .energy import energy, joint_energy
 from .attacks import pgd
 from .losses import METHODS, default_beta
 from .data import get_dataset, DeviceLoader, train_val_split
-from .models import get_model, model_state, save_checkpoint, load_checkpoint, load_model
+from .models import ARCHS, get_model, model_state, save_checkpoint, load_checkpoint, load_model
 from .utils import check_choice, check_range, get_device, seed_everything, project_root, versions
 
 # %% ../nbs/05_train.ipynb #f922877e
@@ -246,7 +247,13 @@ def resolve_config(method, **kw):
     check_range("batch_size", c["batch_size"], 0, lo_open=True, integer=True)
     for k in ("lr", "momentum", "weight_decay"): check_range(k, c[k], 0)
     for k in ("eps", "alpha", "val_frac", "pct_start"): check_range(k, c[k], 0, 1)
-    for k in ("steps", "eval_steps", "track_n", "select_after", "burn_in", "seed"): check_range(k, c[k], 0, integer=True)
+    for k in ("val_frac", "pct_start"):
+        if c[k] >= 1: raise ValueError(f"{k} must be in [0, 1), got {c[k]!r}")
+    for k in ("steps", "eval_steps", "select_after", "burn_in"): check_range(k, c[k], 0, integer=True)
+    check_range("track_n", c["track_n"], 0, lo_open=True, integer=True); check_range("seed", c["seed"], 0, 2**32 - 1, integer=True)
+    check_choice("arch", c["arch"], list(ARCHS))            # before a run directory's name is made from it
+    if c["select_after"] >= c["epochs"]:
+        raise ValueError(f"select_after must be below epochs={c['epochs']} (best.pt is chosen after epoch select_after), got {c['select_after']}")
     if c["beta"] is not None: check_range("beta", c["beta"], 0)
     if method_spec(method, c["attack"])["attack"] is not None and c["steps"] == 0:
         raise ValueError(f"steps must be > 0 for {method!r}, which trains on attacked images (use attack='none' for natural training)")
@@ -262,6 +269,8 @@ def run_dir_for(method, runs=None, **kw):
     if c["n_per_class"]: name += f"_n{c['n_per_class']}"
     diff = {k: c[k] for k in c if k != "n_per_class" and c[k] != d[k]}
     if diff: name += "_h" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:8]
+    if Path(name).name != name or name.startswith("."):    # every part is checked or slugged: the folder stays under `runs`
+        raise ValueError(f"run directory name {name!r} would leave {runs or 'runs'}; check the method, dataset and arch")
     return Path(runs or project_root() / "runs") / name
 
 # %% ../nbs/05_train.ipynb #41fc015c
@@ -313,6 +322,11 @@ def _load_data(c, root):
     train_all = get_dataset(c["dataset"], "train", root, c["n_per_class"])
     test = get_dataset(c["dataset"], "test", root, c["n_per_class"])
     tr, val = train_val_split(train_all, c["val_frac"], seed=c["seed"]) if c["val_frac"] else (train_all, None)
+    if val is not None and len(val) == 0:      # model selection would read NaN accuracies
+        raise ValueError(f"val_frac={c['val_frac']} holds out no image of {len(train_all)} ({len(train_all) // train_all.num_classes} per class): "
+                         f"the validation set is empty; raise val_frac or n_per_class, or use val_frac=0 (select on the test split)")
+    if len(tr) == 0:
+        raise ValueError(f"val_frac={c['val_frac']} holds out all {len(train_all)} training images: nothing is left to train on; lower val_frac")
     if c.get("train_idx") is not None:
         if c["train_idx"][-1] >= len(tr): raise ValueError(f"train_idx holds index {c['train_idx'][-1]}; the training split has {len(tr)} images")
         tr = tr.subset(c["train_idx"])
@@ -361,7 +375,10 @@ def train(method, dataset="digits", arch="smallcnn", epochs=None, batch_size=128
     args = {k: v for k, v in locals().items() if k in TRAIN_DEFAULTS}
     c = resolve_config(method, **args)
     root = Path(root) if root is not None else project_root() / "data"
+    if out_dir is not None and (not isinstance(out_dir, (str, Path)) or not str(out_dir).strip()):
+        raise ValueError(f"out_dir must be a path, got {out_dir!r}")                # '' would be the current folder
     run_dir = Path(out_dir) if out_dir is not None else run_dir_for(method, **args)
+    check_run_folder(run_dir)          # before anything is written there (again under the lock)
     _check_writable(run_dir)
     rank, world = _rank_world()
     dev = get_device(device) if world == 1 or device not in ("auto", None) else (
@@ -388,25 +405,71 @@ def _metrics_match_checkpoint(run_dir):
     rows = load_checkpoint(last).get("metrics")
     return rows is None or (Path(run_dir) / "metrics.csv").read_text() == pd.DataFrame(rows).to_csv(index=False)
 
-def _check_config(run_dir, c, force=False):
-    "Refuse (one line naming the differing keys) to continue a run directory made with other settings, unless `force`."
-    p = Path(run_dir) / "config.json"
-    if not p.is_file(): return []
+_OURS = ("method", "dataset", "arch", "epochs", "seed", "versions")     # keys every weat_paper config.json has had
+_NOT_SETTINGS = ("world_size", "versions", "resumed_with")          # in config.json, not settings of the run
+_FIXED = ("method", "dataset", "arch", "epochs", "batch_size", "lr", "momentum", "weight_decay", "pct_start", "seed",
+          "n_per_class", "val_frac", "train_idx")   # fixed by a checkpoint: its schedule, optimiser, data and model
+
+def _own_file(name):
+    "Whether `name` is what a run directory holds before its config.json: the lock, a write probe, config.json being written."
+    return name in (".lock", "config.json.tmp") or name.startswith(".write_test.")
+
+def check_run_folder(run_dir):
+    "The config.json of the run directory `run_dir` ({} when the folder is new or empty); refuses a folder that is not a weat_paper run directory."
+    run_dir = Path(run_dir); p = run_dir / "config.json"
+    if not p.is_file():
+        other = sorted(q.name for q in run_dir.iterdir() if not _own_file(q.name)) if run_dir.is_dir() else []
+        if other:    # never write into a folder that is not a run directory (or lost its config.json)
+            raise ValueError(f"{run_dir} holds {', '.join(other[:4])}{', ...' if len(other) > 4 else ''} but no config.json: it is not "
+                             f"(or no longer) a weat_paper run directory, and is never written into; use another out_dir")
+        return {}
     old = _read_run_file(p, "move it away (or delete the folder) and train again")
-    diff = [k for k in c if k in old and json.dumps(old[k]) != json.dumps(c[k])]
-    what = ", ".join(f"{k}={old[k]!r} (now {c[k]!r})" for k in diff)
+    missing = [k for k in _OURS if k not in old]
+    if missing:
+        raise ValueError(f"{p} is not a weat_paper run's config.json (no {', '.join(missing)}): {run_dir} is never written into; "
+                         f"use another out_dir")
+    return old
+
+def _check_config(run_dir, c, force=False):
+    "Refuse (one line naming the keys) to write into a folder that is not this run's directory; `force` continues a run with other settings where its checkpoint allows."
+    run_dir = Path(run_dir)
+    old = check_run_folder(run_dir)
+    if not old: return []
+    keys = [k for k in dict.fromkeys([*c, *old]) if k not in _NOT_SETTINGS]         # all keys, not only the shared ones
+    diff = [k for k in keys if json.dumps(old.get(k, "<absent>")) != json.dumps(c.get(k, "<absent>"))]
+    what = ", ".join(f"{k}={old.get(k, '<absent>')!r} (now {c.get(k, '<absent>')!r})" for k in diff)
     if diff and not force:
         raise ValueError(f"run directory {run_dir} holds a run with other settings: {what}; "
                          f"use another out_dir, the same settings, or force=True (--force)")
+    if diff and is_finished(run_dir):
+        raise ValueError(f"run directory {run_dir} holds a finished run ({old.get('epochs')} epochs) with other settings: {what}; "
+                         f"force continues unfinished runs only: use another out_dir")
+    fixed = [k for k in diff if k in _FIXED]
+    if fixed and (run_dir / "last.pt").is_file():
+        raise ValueError(f"run directory {run_dir} has a checkpoint, which fixes {', '.join(fixed)} ({what}); force cannot change "
+                         f"{'it' if len(fixed) == 1 else 'them'}: use another out_dir")
     if diff: warnings.warn(f"force: continuing {run_dir} with other settings: {what}")
+    return diff
+
+def note_versions(run_dir, epoch, now):
+    "On resuming at `epoch` with library versions `now` other than config.json's: warn, and record them in config.json (`resumed_with`)."
+    p = Path(run_dir) / "config.json"
+    cfg = _read_run_file(p)
+    was = {**cfg.get("versions", {}), **(cfg.get("resumed_with") or [{}])[-1].get("versions", {})}
+    diff = {k: (was.get(k), v) for k, v in now.items() if k != "platform" and was.get(k) != v}
+    if not diff: return {}
+    warnings.warn(f"resuming {run_dir} at epoch {epoch} with other library versions: "
+                  + ", ".join(f"{k} {b} (was {a})" for k, (a, b) in diff.items())
+                  + "; the run may not continue bit-identically; both are recorded in config.json")
+    _write_json(p, {**cfg, "resumed_with": [*cfg.get("resumed_with", []), {"epoch": epoch, "versions": now}]})
     return diff
 
 def _check_writable(run_dir):
     "One clear error when the run directory cannot be created or written."
     try:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
-        probe = Path(run_dir) / ".write_test"
-        probe.write_text(""); probe.unlink()
+        fd, probe = tempfile.mkstemp(dir=run_dir, prefix=".write_test.")     # a name of its own: processes may start together
+        os.close(fd); os.unlink(probe)
     except OSError as e:
         raise ValueError(f"cannot write the run directory {run_dir}: {e.strerror or e}") from None
 
@@ -423,6 +486,9 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None, 
     fmodel = fast_model(model, **fast)    # the same weights; evaluation and the tracker use `model`
     loader = DeviceLoader(tr, c["batch_size"], shuffle=True, augment=c["augment"], seed=c["seed"], device=dev)
     opt = torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+    if c["pct_start"] * c["epochs"] * len(loader) == 1:     # OneCycleLR divides by the warm-up's length minus one
+        raise ValueError(f"pct_start={c['pct_start']} of {c['epochs'] * len(loader)} steps ({c['epochs']} epochs x {len(loader)} batches) "
+                         f"is a warm-up of one step, which the one-cycle schedule cannot take; use another pct_start (0 for none)")
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c["lr"], total_steps=c["epochs"] * len(loader), pct_start=c["pct_start"])
     track_kind = spec["attack"] or "ce"
     tracker = EnergyTracker({"train": _subset(tr, c["track_n"], c["seed"] + 1), "test": _subset(test, c["track_n"], c["seed"] + 2)},
@@ -437,6 +503,7 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None, 
         set_rng_state(sd["rng"], loader)
     if rank == 0 and (forced or not last.is_file()):
         _write_json(run_dir / "config.json", {**c, "world_size": world, "versions": versions()})
+    elif rank == 0 and start < c["epochs"]: note_versions(run_dir, start, versions())
     n_batches = len(loader)
     end = c["epochs"] if stop_after is None else min(c["epochs"], stop_after)
     for epoch in range(start, end):
@@ -452,12 +519,14 @@ def _train(c, run_dir, dev, root, stop_after, progress, rank, world, fast=None, 
             train_step(fmodel, opt, x, y, spec, c["beta"], c["eps"], c["alpha"], c["steps"], sched, acc, params, c["amp"],
                        bad=bad, batch=i, **kw)
             bar.update(1)
+        # a non-finite loss in a step, or weights made non-finite by the epoch's last step (its loss was still finite)
+        bad = torch.where((bad < 0) & ~torch.stack([torch.isfinite(p).all() for p in params]).all(), n_batches, bad)
         if world > 1: dist.all_reduce(bad, op=dist.ReduceOp.MAX)
         if bad >= 0:                                                  # one host sync per epoch
             bar.close()
             kept = f"the last good checkpoint ({last}, epoch {epoch}) is kept" if epoch else "no checkpoint had been written"
-            raise FloatingPointError(f"the loss became NaN or infinite at epoch {epoch + 1}, batch {int(bad) + 1} of {n_batches}; "
-                                     f"training stopped, {kept}")
+            where = f"batch {int(bad) + 1} of {n_batches}" if bad < n_batches else f"its last step (the weights are not finite)"
+            raise FloatingPointError(f"the loss became NaN or infinite at epoch {epoch + 1}, {where}; training stopped, {kept}")
         _sync_buffers(model)
         a = _allreduce(acc).cpu().tolist()
         row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
