@@ -38,13 +38,13 @@ def _in_channels(model):
 
 def check_model_fits(model, x, num_classes=None, what="the images"):
     "The number of logits `model` gives for images like `x` (one no-grad pass on `x[:1]`); one clear error when they do not fit."
-    want = _in_channels(model)
-    if want is not None and x.ndim == 4 and x.shape[1] != want:
-        raise ValueError(f"the model takes {want}-channel images but {what} have {x.shape[1]} channels; "
-                         f"use a model made for this data (or convert the images)")
     try:
         with torch.no_grad(): k = model(_like_model(model, x[:1])).shape[-1]
     except RuntimeError as e:
+        want = _in_channels(model)      # the usual reason, said in words
+        if want is not None and x.ndim == 4 and x.shape[1] != want:
+            raise ValueError(f"the model takes {want}-channel images but {what} have {x.shape[1]} channels; "
+                             f"use a model made for this data (or convert the images)") from None
         raise ValueError(f"the model cannot take {what} (shape {tuple(x.shape[1:])}): {str(e).splitlines()[0][:160]}") from None
     if num_classes is not None and k != num_classes:
         raise ValueError(f"the model has {k} classes but {what} have {num_classes}; use a model trained on this data")

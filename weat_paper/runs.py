@@ -101,13 +101,15 @@ _OURS = ("method", "dataset", "arch", "epochs", "seed", "versions")     # keys e
 _NOT_SETTINGS = ("overrides", "schema", "world_size", "versions", "resumed_with")   # in config.json, not settings of the run
 _FIXED = ("method", "dataset", "arch", "epochs", "batch_size", "lr", "momentum", "weight_decay", "pct_start", "seed",
           "n_per_class", "val_frac", "train_idx", "protocol")   # fixed by a checkpoint: its schedule, optimiser, data and model
-_OWN_FILES = (".lock",)                                           # what a run directory holds before its config.json
+def _own_file(name):
+    "Whether `name` is what a run directory holds before its config.json: the lock, a write probe, config.json being written."
+    return name in (".lock", "config.json.tmp") or name.startswith(".write_test.")
 
 def check_run_folder(run_dir):
     "The config.json of the run directory `run_dir` ({} when the folder is new or empty); refuses a folder that is not a weat_paper run directory."
     run_dir = Path(run_dir); p = run_dir / "config.json"
     if not p.is_file():
-        other = sorted(q.name for q in run_dir.iterdir() if q.name not in _OWN_FILES) if run_dir.is_dir() else []
+        other = sorted(q.name for q in run_dir.iterdir() if not _own_file(q.name)) if run_dir.is_dir() else []
         if other:    # never write into a folder that is not a run directory (or lost its config.json)
             raise ValueError(f"{run_dir} holds {', '.join(other[:4])}{', ...' if len(other) > 4 else ''} but no config.json: it is not "
                              f"(or no longer) a weat_paper run directory, and is never written into; use another out_dir")
