@@ -98,7 +98,7 @@ def metrics_match_checkpoint(run_dir):
     return rows is None or (Path(run_dir) / "metrics.csv").read_text() == pd.DataFrame(rows).to_csv(index=False)
 
 _OURS = ("method", "dataset", "arch", "epochs", "seed", "versions")     # keys every weat_paper config.json has had
-_NOT_SETTINGS = ("overrides", "schema", "world_size", "versions", "resumed_with")   # in config.json, not settings of the run
+_NOT_SETTINGS = ("overrides", "schema", "world_size", "sync_bn", "versions", "resumed_with")   # in config.json, not settings of the run
 _FIXED = ("method", "dataset", "arch", "epochs", "batch_size", "lr", "momentum", "weight_decay", "pct_start", "seed",
           "n_per_class", "val_frac", "train_idx", "protocol")   # fixed by a checkpoint: its schedule, optimiser, data and model
 def _own_file(name):
