@@ -61,6 +61,8 @@ def bench_data(dataset="digits", root=None, n=1024, seed=0):
     if dataset.startswith("synthetic"):
         try: c, h, w = (int(v) for v in dataset.split(":", 1)[1].lower().replace("×", "x").split("x"))
         except (IndexError, ValueError): raise ValueError(f"unknown synthetic shape {dataset!r}; valid: synthetic:CxHxW, e.g. synthetic:3x32x32") from None
+        if min(c, h, w) < 1 or c > 64 or max(h, w) > 1024:
+            raise ValueError(f"synthetic shape {dataset!r} has a size out of range; C must be in 1..64 and H, W in 1..1024, e.g. synthetic:3x32x32")
         g = torch.Generator().manual_seed(seed)
         x = torch.randint(0, 256, (n, c, h, w), generator=g).float() / 255
         return ImageSet(x, torch.randint(0, 10, (n,), generator=g), [str(i) for i in range(10)], "synthetic"), 45000
@@ -260,6 +262,10 @@ def cli_parser():
 def main(argv=None):
     "`weat-bench`: run the benchmark, print it, write the JSON record; exit status 0."
     a = cli_parser().parse_args(argv)
+    out = Path(a.out) if a.out else None
+    if out is not None and (out.is_dir() or not out.parent.is_dir() or not os.access(out.parent, os.W_OK)):   # before the benchmark runs
+        sys.exit(f"weat-bench: cannot write --out {a.out}: " + ("it is a folder" if out.is_dir() else
+                 f"the folder {out.parent} does not exist" if not out.parent.is_dir() else f"the folder {out.parent} is not writable"))
     if a.loop: return _loop_main(a)
     try:
         dev = get_device(a.device)
@@ -270,8 +276,9 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as e: sys.exit(f"weat-bench: {e}")
     print(format_record(rec))
     if a.profile: print(profile_step(a.profile, dev, a.arch, a.batch_size, a.steps, a.dataset, root=a.root))
-    if a.out:
-        Path(a.out).write_text(json.dumps(rec, indent=1))
+    if out is not None:
+        try: out.write_text(json.dumps(rec, indent=1))
+        except OSError as e: sys.exit(f"weat-bench: cannot write --out {a.out}: {e.strerror or e}")
         print(f"record: {a.out}")
     return 0
 

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 import numpy as np
 from .losses import METHODS, default_beta
+from .models import ARCHS
 from .utils import check_choice, check_range
 
 # %% ../nbs/05b_config.ipynb #b2c0e006
@@ -20,15 +21,20 @@ REQUIRED = inspect.Parameter.empty
 
 def _as_indices(idx):
     "Sorted unique training-split indices from a sequence, a boolean mask, or a .npy/.txt file of them."
+    src = "train_idx"
     if isinstance(idx, (str, Path)):
         p = Path(idx)
         if not p.is_file(): raise FileNotFoundError(f"train_idx file {p} not found (a .npy or .txt file of indices)")
-        idx = np.load(p) if p.suffix == ".npy" else np.loadtxt(p, dtype=np.int64, ndmin=1)
+        try: idx = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.loadtxt(p, dtype=np.float64, ndmin=1)
+        except Exception as e: raise ValueError(f"train_idx file {p} cannot be read as indices ({type(e).__name__}: {str(e).splitlines()[0][:100]})") from None
+        src = f"train_idx file {p}"
     a = np.asarray(idx)
     if a.dtype == bool: a = np.flatnonzero(a)
-    if a.ndim != 1 or len(a) == 0 or not np.issubdtype(a.dtype, np.integer) or a.min() < 0:
-        raise ValueError("train_idx must be a non-empty 1-d list of non-negative integer indices (or a boolean mask)")
-    return np.unique(a).tolist()
+    if a.ndim != 1 or len(a) == 0 or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"{src} must be a non-empty 1-d list of non-negative integer indices (or a boolean mask)")
+    bad = a[~np.isfinite(a) | (a != np.round(a)) | (a < 0) | (a >= 2**53)] if a.dtype.kind == "f" else a[a < 0]
+    if len(bad): raise ValueError(f"{src} holds {bad[0].item()!r}; it must hold non-negative integer indices only")
+    return np.unique(a.astype(np.int64)).tolist()
 
 @dataclass(frozen=True)
 class Option:
@@ -57,12 +63,19 @@ class Option:
         elif self.kind in (int, float):
             check_range(self.name, v, self.lo, self.hi, self.lo_open, integer=self.kind is int)
             if not math.isfinite(v): raise ValueError(f"{self.name} must be a finite number, got {v!r}")
-        elif self.kind is Path:
-            if not isinstance(v, (str, Path)): raise ValueError(f"{self.name} must be a path, got {v!r}")
+        elif self.kind is Path:      # '' would be the current folder
+            if not isinstance(v, (str, Path)) or not str(v).strip(): raise ValueError(f"{self.name} must be a path, got {v!r}")
             return Path(v)
         elif not isinstance(v, str): raise ValueError(f"{self.name} must be a string, got {v!r}")
         if self.choices is not None: check_choice(self.name, v, list(self.choices))
         return self.validate(v) if self.validate is not None else v
+
+def _below_one(name):
+    "A check that `name` is below 1 (a fraction that must leave something)."
+    def check(v):
+        if v >= 1: raise ValueError(f"{name} must be in [0, 1), got {v!r}")
+        return v
+    return check
 
 PROTOCOLS = {"quick": {}}   # name -> {option: value}, applied before the values a caller gives; "quick": the defaults below
 _svhn = lambda c: c["dataset"] == "svhn"
@@ -72,7 +85,7 @@ OPTIONS = {o.name: o for o in [
     Option("protocol", "quick", "a named preset of these options (weat_paper.config.PROTOCOLS); options given explicitly override it",
            choices=PROTOCOLS),
     Option("dataset", "digits", "digits (default, offline), cifar10, cifar100, svhn, tinyimagenet or folder:<path>"),
-    Option("arch", "smallcnn", "smallcnn, resnet18 (the paper's), preactresnet18, wrn28_10, wrn34_10"),
+    Option("arch", "smallcnn", "smallcnn, resnet18 (the paper's), preactresnet18, wrn28_10, wrn34_10", choices=ARCHS),
     Option("epochs", None, "training epochs (default: the paper's, 100; 30 on svhn)", int, 0, lo_open=True,
            derive=lambda c: 30 if _svhn(c) else 100),
     Option("batch_size", 128, "batch size (all ranks together)", int, 0, lo_open=True),
@@ -84,16 +97,16 @@ OPTIONS = {o.name: o for o in [
     Option("steps", 10, "attack steps in training", int, 0),
     Option("beta", None, "the loss's beta (default: the paper's for the method and dataset)", float, 0,
            derive=lambda c: default_beta(c["method"], c["dataset"])),
-    Option("seed", 0, "random seed", int, 0),
+    Option("seed", 0, "random seed", int, 0, 2**32 - 1),
     Option("n_per_class", None, "train on a class-balanced subset with this many images per class (test split likewise)", int, 0, lo_open=True),
     Option("attack", None, "override the method's inner attack: ce, kl or none", choices=("ce", "kl", "none")),
     Option("burn_in", None, "methods with a burn-in (MAIL-TRADES): plain loss before this epoch (default: 0.75 of the epochs)", int, 0,
            derive=lambda c: round(0.75 * c["epochs"])),
-    Option("val_frac", 0.1, "fraction of the training images held out for model selection", float, 0, 1),
+    Option("val_frac", 0.1, "fraction of the training images held out for model selection", float, 0, 1, validate=_below_one("val_frac")),
     Option("eval_steps", None, "PGD steps of the per-epoch evaluation (default: steps)", int, 0, derive=lambda c: c["steps"]),
-    Option("track_n", 256, "images of the train and of the test split the energy tracker follows", int, 0),
+    Option("track_n", 256, "images of the train and of the test split the energy tracker follows", int, 0, lo_open=True),
     Option("augment", True, "random crop (and flip) augmentation", bool),
-    Option("pct_start", 0.25, "fraction of the one-cycle schedule spent warming up", float, 0, 1),
+    Option("pct_start", 0.25, "fraction of the one-cycle schedule spent warming up", float, 0, 1, validate=_below_one("pct_start")),
     Option("select_after", 0, "select best.pt only after this epoch", int, 0),
     Option("eval_n", 1000, "test images of the per-epoch test accuracy and robust error (Fig. 3): a fixed, seeded subset (0: the "
            "whole test split)", int, 0),
@@ -159,6 +172,8 @@ def split_options(method, **options):
     base = _resolve(method, {"protocol": c["protocol"]})
     c["overrides"] = sorted(k for k in given if k != "protocol" and c[k] != base[k])
     c["schema"] = SCHEMA
+    if c["select_after"] >= c["epochs"]:
+        raise ValueError(f"select_after must be below epochs={c['epochs']} (best.pt is chosen after epoch select_after), got {c['select_after']}")
     if method_spec(c).attack is not None and c["steps"] == 0:
         raise ValueError(f"steps must be > 0 for {method!r}, which trains on attacked images (use attack='none' for natural training)")
     runtime = {k: o.check(options[k]) if k in options else o.default for k, o in OPTIONS.items() if not o.identity}
@@ -178,6 +193,7 @@ def train_signature():
 def _number(s):
     try: return float(Fraction(s))
     except (ValueError, ZeroDivisionError): raise argparse.ArgumentTypeError(f"not a number: {s!r}") from None
+    except OverflowError: raise argparse.ArgumentTypeError(f"not a finite number: {s!r}") from None
 
 def cli_parser():
     "The argument parser of `weat-train`: every option of `train`, from OPTIONS; only the options given are returned."

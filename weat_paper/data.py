@@ -93,25 +93,46 @@ def _torchvision(name, split, root):
 
 # %% ../nbs/01_data.ipynb #b3f498b3
 def _load_images(files):
+    "Decode image files to one N×3×H×W tensor; an unreadable file or one of another size is an error naming it."
     from PIL import Image
     arrs = []
     for f in files:
-        with Image.open(f) as im: arrs.append(np.asarray(im.convert("RGB")))
+        try:
+            with Image.open(f) as im: a = np.asarray(im.convert("RGB"))
+        except Exception as e:        # not an image, truncated, a decompression bomb, ...
+            msg = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+            raise ValueError(f"image file {f} cannot be read ({type(e).__name__}: {msg}); remove or replace it") from None
+        if arrs and a.shape != arrs[0].shape:
+            raise ValueError(f"image file {f} is {a.shape[1]}x{a.shape[0]} pixels but {files[0]} is "
+                             f"{arrs[0].shape[1]}x{arrs[0].shape[0]}; all images of a dataset must have one size (resize them)")
+        arrs.append(a)
     return _from_uint8(np.stack(arrs))
+
+def _class_dirs(root): return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 def _folder(path, split, n_per_class, seed):
     root = Path(path).expanduser() / split
     if not root.is_dir():
         raise FileNotFoundError(f"image folder {root} does not exist; expected <path>/{split}/<class>/<image files>")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    classes = _class_dirs(root)
     if not classes:
         raise FileNotFoundError(f"image folder {root} has no class subfolders; expected {root}/<class>/<image files>")
     files, labels = [], []
     for i, c in enumerate(classes):
-        fs = sorted(f for f in (root / c).iterdir() if f.suffix.lower() in IMG_EXT)
+        fs = sorted(f for f in (root / c).iterdir() if f.suffix.lower() in IMG_EXT and not f.name.startswith("."))
         files += fs; labels += [i] * len(fs)
     if not files:
         raise FileNotFoundError(f"image folder {root} has class subfolders but no images ({', '.join(IMG_EXT)})")
+    if len(classes) < 2:
+        raise ValueError(f"image folder {root} has one class subfolder ({classes[0]}); a classifier needs at least two")
+    empty = [c for i, c in enumerate(classes) if i not in set(labels)]
+    if empty: raise ValueError(f"class folder {root / empty[0]} holds no images ({', '.join(IMG_EXT)}); add images or remove it")
+    other = root.parent / ("test" if split == "train" else "train")
+    if other.is_dir() and _class_dirs(other) != classes:      # label i must mean the same class in both splits
+        theirs = _class_dirs(other)
+        only = lambda a, b: ", ".join(sorted(set(a) - set(b))) or "none"
+        raise ValueError(f"image folders {root} and {other} have different classes (only in {split}: {only(classes, theirs)}; "
+                         f"only in {other.name}: {only(theirs, classes)}); both splits need the same class subfolders")
     y = torch.tensor(labels)
     idx = _balanced(y, n_per_class, seed) if n_per_class else torch.arange(len(y))
     return _load_images([files[i] for i in idx]), y[idx], classes

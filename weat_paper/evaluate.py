@@ -10,7 +10,7 @@ import json, os, time, hashlib, logging
 from pathlib import Path
 import torch
 import torch.nn as nn
-from .attacks import pgd, check_images, check_labels
+from .attacks import pgd, check_images, check_labels, check_model_fits
 from .data import get_dataset
 from .models import load_model
 from .utils import check_choice, check_range, get_device, versions, project_root, progress_bar
@@ -101,7 +101,8 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
                     if state_path is not None: _write_json(state_path, state)
                     bar.update(n_chunk); bar.set_postfix(robust=int(robust.sum()))
                     if callback is not None: callback(a, c, int(robust.sum()))
-            state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
+            if a not in state["by_attack"]:     # once, when its last chunk is done (not again on resume: later attacks have run since)
+                state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
             if state_path is not None: _write_json(state_path, state)
     finally:
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)
@@ -128,6 +129,8 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
     for a in attacks: check_choice("attack", a, ATTACKS)
     check_choice("split", split, ("train", "test"))
     check_range("batch_size", batch_size, 0, lo_open=True, integer=True)
+    if eps is not None: check_range("eps", eps, 0, 1)
+    check_range("alpha", alpha, 0, 1)
     dev = get_device(device)
     model, run_dir, cfg = _load(model_or_run_dir, checkpoint, dev)
     dataset = dataset or cfg.get("dataset")
@@ -138,7 +141,7 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
     idx = subset_indices(len(data), n, seed)
     n_aa = len(idx) if n_autoattack is None else min(n_autoattack, len(idx))
     x, y = data.x[idx], data.y[idx]
-    check_images(x); check_labels(y, model(x[:1].to(dev)).shape[-1])
+    check_images(x); check_labels(y, check_model_fits(model, x[:1].to(dev), data.num_classes, f"the images of {dataset}"))
     record = dict(dataset=dataset, split=split, checkpoint=cfg.get("checkpoint"), model=model_digest(model), results={})
     path = run_dir / "eval.json" if run_dir is not None else None
     if path is not None and path.exists() and not force:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .energy import joint_energy
-from .attacks import check_images, check_labels
+from .attacks import check_images, check_labels, check_model_fits
 from .models import save_checkpoint
 from .utils import check_choice, check_range, evaluating
 
@@ -92,9 +92,9 @@ def fit_class_pca(images, labels, retained_variance=0.99, num_classes=None, cach
 
 # %% ../nbs/07_generate.ipynb #0b94bbce
 def _as_labels(y, pca=None):
-    y = torch.as_tensor(y).long().flatten().cpu()
-    if pca is not None: check_labels(y, pca.num_classes)
-    return y
+    y = torch.as_tensor(y).flatten().cpu()
+    check_labels(y, pca.num_classes if pca is not None else float("inf"))     # integers (>= 0; < K when K is known)
+    return y.long()
 
 def _class_combination(pca, y, coef_std, generator):
     "μ_y + Σ_i coef_std_i z_i U_i for each sample, with z standard normal (coef_std from the class spectrum)."
@@ -148,9 +148,11 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     check_range("batch_size", batch_size, 0, lo_open=True, integer=True)
     check_choice("noise", noise, NOISE)
     check_images(x0, "x0")
-    y = torch.as_tensor(y).long().flatten()
+    y = torch.as_tensor(y).flatten()
     if len(y) != len(x0): raise ValueError(f"y has {len(y)} labels but x0 has {len(x0)} images")
-    dev = next(model.parameters()).device
+    p = next(model.parameters()); dev, dtype = p.device, p.dtype       # the chain runs in the model's precision
+    with evaluating(model): check_labels(y, check_model_fits(model, x0[:1].to(dev), what="x0"), "y")
+    y = y.long()
     std = math.sqrt(noise_var) if noise == "eq7" else noise_var * (math.sqrt(2 * step_size) if noise_factor is None else noise_factor)
     gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
     outs, energies = [], []
@@ -158,7 +160,7 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     try:
         with evaluating(model):
             for i in range(0, len(y), batch_size):
-                x = x0[i:i + batch_size].to(dev, torch.float32).detach()
+                x = x0[i:i + batch_size].to(dev, dtype).detach()
                 yb = y[i:i + batch_size].to(dev)
                 v = torch.zeros_like(x)
                 track = []
@@ -169,7 +171,7 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
                         g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
                     if track_energy: track.append((-logits).detach().cpu())
                     v = friction * v - 0.5 * step_size * g
-                    noise_t = torch.randn(x.shape, generator=gen, device=dev) * std if std > 0 else 0.
+                    noise_t = torch.randn(x.shape, generator=gen, device=dev, dtype=dtype) * std if std > 0 else 0.
                     x = (x.detach() + v + noise_t).clamp_(0, 1)
                     bar.update(1)
                 if track_energy:

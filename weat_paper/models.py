@@ -7,7 +7,7 @@ __all__ = ['ARCHS', 'SmallCNN', 'BasicBlock', 'PreActBlock', 'ResNet18', 'WideRe
            'save_checkpoint', 'load_checkpoint', 'model_state', 'load_model']
 
 # %% ../nbs/02_models.ipynb #47a6b9ae
-import os, tempfile
+import io, os, tempfile
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -111,13 +111,17 @@ def save_checkpoint(path, state):
     "Write `state` (a dict) to `path` atomically: temp file, fsync, rename."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO(); torch.save(state, buf)     # serialised first: a failed write then raises OSError with its reason
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f); f.flush(); os.fsync(f.fileno())
+            f.write(buf.getbuffer()); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise OSError(e.errno, f"cannot write checkpoint {path} ({e.strerror or e}); make room (disk space, quota or "
+                                   f"file-size limit) and re-run the same command: the previous checkpoint is kept") from None
         raise
     return path
 

@@ -6,7 +6,7 @@
 __all__ = ['mode_free', 'train_batch', 'train_step', 'fast_model', 'epoch_accuracy', 'data_parallel', 'train', 'main']
 
 # %% ../nbs/05_train.ipynb #4370b3c9
-import os, sys, time
+import os, sys, time, warnings
 from contextlib import contextmanager
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from .attacks import pgd, pgd_start
 from .config import OPTIONS, cli_parser, method_spec, split_options, train_signature
 from .tracker import EnergyTracker, tracked_points
 from .runs import (Run, load_run, is_finished, run_dir_for, run_lock, rng_state, set_rng_state, run_data, write_config,
-                             write_progress, _check_config, _check_writable)
+                             write_progress, metrics_match_checkpoint, note_versions, check_run_folder, _check_config, _check_writable)
 # also importable from here, as before the split (the loop itself does not use them):
 from .losses import METHODS, default_beta
 from .config import TRAIN_DEFAULTS, resolve_config
@@ -110,6 +110,7 @@ def train(method, **options):
     "Adversarially train `method` (a METHODS row) with energy tracking; resume or skip an existing run; return its run dir."
     c, rt = split_options(method, **options)
     run_dir = rt["out_dir"] or run_dir_for(method, **{k: v for k, v in options.items() if OPTIONS[k].identity})
+    check_run_folder(run_dir)          # before anything is written there (again under the lock)
     rank, world = rank_world()
     if rank == 0: _check_writable(run_dir)       # one rank probes: two probing one folder at once trip each other
     dev = get_device(rt["device"]) if world == 1 or rt["device"] not in ("auto", None) else (
@@ -121,7 +122,9 @@ def train(method, **options):
     else: lock = run_lock(run_dir)
     with lock:
         if is_finished(run_dir):
-            _check_config(run_dir, c, rt["force"]); return run_dir
+            _check_config(run_dir, c, rt["force"])
+            if metrics_match_checkpoint(run_dir): return run_dir
+            warnings.warn(f"{run_dir / 'metrics.csv'} differs from the metrics in last.pt; rewriting it from last.pt")
         return _train(c, rt, run_dir, dev, rank, world)
 
 train.__signature__ = train_signature()    # every option of weat_paper.config.OPTIONS, with its default
@@ -143,6 +146,9 @@ def _train(c, rt, run_dir, dev, rank, world):
     fmodel = fast_model(model, rt["channels_last"], rt["compile"])    # the same weights; evaluation and the tracker use `model`
     loader = DeviceLoader(tr, c["batch_size"], shuffle=True, augment=c["augment"], seed=c["seed"], device=dev)
     opt = torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+    if c["pct_start"] * c["epochs"] * len(loader) == 1:     # OneCycleLR divides by the warm-up's length minus one
+        raise ValueError(f"pct_start={c['pct_start']} of {c['epochs'] * len(loader)} steps ({c['epochs']} epochs x {len(loader)} batches) "
+                         f"is a warm-up of one step, which the one-cycle schedule cannot take; use another pct_start (0 for none)")
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c["lr"], total_steps=c["epochs"] * len(loader), pct_start=c["pct_start"])
     track_kind = spec.attack or "ce"
     on_dev = lambda xy: tuple(t.to(dev) for t in xy)           # per-epoch points live on the device: no copies each epoch
@@ -165,6 +171,7 @@ def _train(c, rt, run_dir, dev, rank, world):
     tmodel = data_parallel(model, dev, rt["compile"]) if world > 1 else fmodel    # the training passes; attacks use fmodel
     if rank == 0 and (forced or not last.is_file()):
         write_config(run_dir, {**c, "sync_bn": bool(rt["sync_bn"] and world > 1)}, world, versions())
+    elif rank == 0 and start < c["epochs"]: note_versions(run_dir, start, versions())
     n_batches = len(loader)
     end = c["epochs"] if rt["stop_after"] is None else min(c["epochs"], rt["stop_after"])
     for epoch in range(start, end):
@@ -183,12 +190,14 @@ def _train(c, rt, run_dir, dev, rank, world):
                        weighted=epoch >= c["burn_in"], share_clean=rt["share_clean"], sched=sched, acc=acc,
                        amp=c["amp"], bad=bad, batch=i, attack_model=fmodel, start=x0, scale=len(y) * world / n)
             bar.update(1)
+        # a non-finite loss in a step, or weights made non-finite by the epoch's last step (its loss was still finite)
+        bad = torch.where((bad < 0) & ~torch.stack([torch.isfinite(p).all() for p in params]).all(), n_batches, bad)
         if world > 1: dist.all_reduce(bad, op=dist.ReduceOp.MAX)
         if bad >= 0:                                                  # one host sync per epoch
             bar.close()
             kept = f"the last good checkpoint ({last}, epoch {epoch}) is kept" if epoch else "no checkpoint had been written"
-            raise FloatingPointError(f"the loss became NaN or infinite at epoch {epoch + 1}, batch {int(bad) + 1} of {n_batches}; "
-                                     f"training stopped, {kept}")
+            where = f"batch {int(bad) + 1} of {n_batches}" if bad < n_batches else f"its last step (the weights are not finite)"
+            raise FloatingPointError(f"the loss became NaN or infinite at epoch {epoch + 1}, {where}; training stopped, {kept}")
         _broadcast_buffers(model)
         a = _allreduce(acc).cpu().tolist()
         row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
@@ -235,6 +244,8 @@ def main(argv=None):
         cli_parser().exit(2, f"weat-train: error: {e}\n")
     except FloatingPointError as e:
         cli_parser().exit(3, f"weat-train: error: {e}\n")
+    except OSError as e:          # disk full, quota, a file-size limit: one line, and the last checkpoint is kept
+        cli_parser().exit(4, f"weat-train: error: {e}\n")
     finally:
         if world > 1 and dist.is_initialized(): dist.destroy_process_group()
     if rank == 0:

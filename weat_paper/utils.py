@@ -7,7 +7,7 @@ __all__ = ['check_choice', 'check_range', 'get_device', 'seed_everything', 'eval
            'paper_table', 'versions', 'rank_world', 'shard', 'gather_shards', 'progress_bar', 'text_bars']
 
 # %% ../nbs/12_utils.ipynb #e1021f40
-import os, random, re, json, platform
+import os, math, random, re, json, platform
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -21,10 +21,12 @@ def check_choice(kind, value, valid):
     return value
 
 def check_range(name, value, lo=None, hi=None, lo_open=False, integer=False):
-    "Raise a one-line `ValueError` unless lo <= value <= hi (lo < value when `lo_open`); return `value`."
+    "Raise a one-line `ValueError` unless `value` is a finite number with lo <= value <= hi (lo < value when `lo_open`); return `value`."
     ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
     if isinstance(value, bool) or not ok_type:
         raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):   # NaN passes every comparison below
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     if lo is not None and (value <= lo if lo_open else value < lo) or hi is not None and value > hi:
         rng = f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
         raise ValueError(f"{name} must be in {rng}, got {value!r}")
@@ -33,12 +35,17 @@ def check_range(name, value, lo=None, hi=None, lo_open=False, integer=False):
 # %% ../nbs/12_utils.ipynb #ed435a89
 def get_device(device="auto"):
     "A `torch.device`: 'auto' picks cuda when available, else cpu."
-    if isinstance(device, torch.device): return device
     if device in (None, "auto"): return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try: dev = torch.device(device)
-    except RuntimeError: raise ValueError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N") from None
+    valid = "valid: auto, cpu, cuda, cuda:N, mps"
+    try: dev = device if isinstance(device, torch.device) else torch.device(device)    # a torch.device is checked too
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; {valid}") from None
+    if dev.type not in ("cpu", "cuda", "mps"): raise ValueError(f"unknown device {device!r}; {valid}")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU; use device='cpu' or 'auto'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} CUDA GPU(s): cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} asked for, but this machine or torch build has no MPS (Apple GPU); use device='cpu' or 'auto'")
     return dev
 
 def seed_everything(seed):

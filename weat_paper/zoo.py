@@ -6,7 +6,7 @@
 __all__ = ['FIG4_MODELS', 'import_robustbench', 'zoo_model_path', 'load_zoo_model', 'load_classifier']
 
 # %% ../nbs/09_zoo.ipynb #2f0c569f
-import sys, warnings
+import difflib, sys, warnings
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -61,7 +61,10 @@ def _read_weights(path, allow_unpickle):
 def load_zoo_model(name, model_dir="models", dataset="cifar10", threat_model="Linf", download=True, allow_unpickle=False):
     "A RobustBench model by `name`, from `model_dir` (downloaded there when possible), in eval mode."
     entries = _zoo_entries(dataset, threat_model)
-    check_choice(f"RobustBench {dataset}/{threat_model} model", name, list(entries))
+    if name not in entries:      # robustbench lists 100+ names: offer the close ones
+        near = difflib.get_close_matches(str(name), list(entries), n=3, cutoff=0.6)
+        raise ValueError(f"unknown RobustBench {dataset}/{threat_model} model {name!r}; "
+                         + (f"close names: {', '.join(near)}" if near else f"see robustbench's model zoo ({len(entries)} names)"))
     entry = entries[name]
     path = zoo_model_path(name, model_dir, dataset, threat_model)
     if isinstance(entry["gdrive_id"], list):
@@ -98,4 +101,8 @@ def load_classifier(spec, model_dir="models", dataset="cifar10", threat_model="L
         return load_model(ck, map_location=device)
     if p.suffix in (".pt", ".pth") or p.is_file():
         return load_model(p, map_location=device)
+    if len(p.parts) > 1 or str(spec).startswith((".", "~")):     # a path, not a RobustBench name: say so
+        par = p.expanduser().parent
+        near = difflib.get_close_matches(p.name, [q.name for q in par.iterdir() if q.is_dir()], n=1) if par.is_dir() else []
+        raise FileNotFoundError(f"no such run folder {p}" + (f"; did you mean {par / near[0]}?" if near else ""))
     return load_zoo_model(str(spec), model_dir, dataset, threat_model, **zoo_kw).to(device)
