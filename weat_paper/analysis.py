@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from .energy import energy, joint_energy
 from .losses import probabilistic_margin
-from .utils import check_choice, check_range
+from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/10_analysis.ipynb #ad93f7bd
 @torch.no_grad()
@@ -32,8 +32,7 @@ def _stats(model, x, y, batch_size, device):
 def sample_statistics(model, x, y, x_adv=None, batch_size=256, device=None):
     "One row per sample: E(x), E(x,y), p(y|x), PM, entropy, prediction; with `x_adv` the same on x* and the ΔE's."
     device = device or next(model.parameters()).device
-    was = model.training; model.eval()
-    try:
+    with evaluating(model):
         cols = ["E_x", "E_xy", "p_y", "pm", "entropy", "pred"]
         df = pd.DataFrame(_stats(model, x, y, batch_size, device), columns=cols)
         df.insert(0, "y", y.cpu().numpy()); df["pred"] = df.pred.astype(int); df["correct"] = df.pred == df.y
@@ -42,7 +41,6 @@ def sample_statistics(model, x, y, x_adv=None, batch_size=256, device=None):
             df = pd.concat([df, adv], axis=1); df["pred_adv"] = df.pred_adv.astype(int); df["correct_adv"] = df.pred_adv == df.y
             df["dE_x"], df["dE_xy"] = df.E_x - df.E_x_adv, df.E_xy - df.E_xy_adv
         return df
-    finally: model.train(was)
 
 # %% ../nbs/10_analysis.ipynb #c045002d
 def attacked_statistics(model, x, y, attack="pgd", eps=8/255, steps=None, batch_size=256, seed=0, device=None, **options):
@@ -84,17 +82,16 @@ def energy_subsets(stats, n_energy=None, seed=0):
 # %% ../nbs/10_analysis.ipynb #730a5bd0
 def run_split(run, split="train", root=None):
     "The `ImageSet` a run of `weat_paper.train` used as its 'train' (after hold-out and train_idx), 'val' or 'test' split."
-    from weat_paper.train import load_run, _load_data
-    from weat_paper.utils import project_root
-    from pathlib import Path
+    from weat_paper.runs import load_run, run_data
     check_choice("split", split, ("train", "val", "test"))
-    run = load_run(run) if isinstance(run, (str, Path)) else run
-    tr, val, test = _load_data(run.config, Path(root) if root is not None else project_root() / "data")
+    tr, val, test = run_data(load_run(run).config, root)
     return dict(train=tr, val=val, test=test)[split]
 
 def retrain_on_subsets(run, n_energy=None, seed=0, subsets=SUBSETS, root=None, device="auto", progress=False, runs=None):
     "Tab. C, Tab. D and, per training set (full, I, C, H, L), the test clean and PGD-20 error (%) of the retrained run."
-    from weat_paper.train import load_run, train, run_dir_for, TRAIN_DEFAULTS
+    from weat_paper.runs import load_run, run_dir_for
+    from weat_paper.config import TRAIN_DEFAULTS
+    from weat_paper.train import train
     from weat_paper.evaluate import evaluate
     from pathlib import Path
     for s in subsets: check_choice("subset", s, SUBSETS)

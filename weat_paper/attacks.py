@@ -11,7 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .energy import energy, joint_energy
-from .utils import check_choice, check_range
+from .losses import max_wrong_prob
+from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/03_attacks.ipynb #29394b43
 def check_images(x, name="images"):
@@ -33,9 +34,7 @@ def pgd(model, x, y, eps=8/255, alpha=2/255, steps=10, loss="ce", random_start=T
     if validate:
         check_range("eps", eps, 0, 1); check_range("alpha", alpha, 0, 1)
         check_range("steps", steps, 0, integer=True); check_images(x)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         x = x.detach()
         if loss == "kl":
             if logits_nat is None:         # the KL target p(.|x); a caller that has the clean logits passes them
@@ -56,8 +55,6 @@ def pgd(model, x, y, eps=8/255, alpha=2/255, steps=10, loss="ce", random_start=T
             x_adv = x_adv.detach() + sign * alpha * g.sign()
             x_adv = torch.min(torch.max(x_adv, x - eps), x + eps).clamp(0, 1)
         return x_adv.detach()
-    finally:
-        model.train(was_training)
 
 # %% ../nbs/03_attacks.ipynb #1c158379
 ATTACKS = ("pgd", "trades", "pgd-t", "apgd-ce", "apgd-t", "apgd-dlr", "fab", "fab-t", "square", "cw", "cw-t")
@@ -80,7 +77,7 @@ def random_targets(y, num_classes, seed=0):
 def logit_margin(logits, cls, targeted=False):
     "max_{i≠cls} z_i − z_cls (untargeted) or z_cls − max_{i≠cls} z_i (targeted): positive means the attack succeeded."
     z_cls = logits.gather(1, cls.view(-1, 1)).squeeze(1)
-    z_other = logits.masked_fill(F.one_hot(cls, logits.shape[1]).bool(), float("-inf")).amax(1)
+    z_other = max_wrong_prob(logits, cls)
     return z_cls - z_other if targeted else z_other - z_cls
 
 def cw_l2(model, x, y, targets=None, c=1.0, kappa=0.0, steps=200, lr=0.01, search_steps=1, eps_l2=None):
@@ -161,12 +158,11 @@ def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, *
     check_images(x)
     if targets is not None and name not in TARGETED or name == "fab-t" and targets is not None:
         raise ValueError(f"attack {name!r} takes no targets; attacks with given targets: pgd-t, apgd-t, cw-t")
-    was_training, req = model.training, [p.requires_grad for p in model.parameters()]
-    model.eval()
+    req = [p.requires_grad for p in model.parameters()]
     for p in model.parameters(): p.requires_grad_(False)   # FAB back-propagates into the parameters otherwise
     cuda = [x.device.index if x.device.index is not None else torch.cuda.current_device()] if x.device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=cuda):
+        with evaluating(model), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             x, y = x.detach(), y.to(x.device).long()
             with torch.no_grad(): num_classes = model(x[:1]).shape[1]
@@ -176,5 +172,4 @@ def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, *
                 check_labels(targets, num_classes, "targets")
             return _run(name, model, x, y, eps, steps, targets, seed, num_classes, **options).detach()
     finally:
-        model.train(was_training)
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)

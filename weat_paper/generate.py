@@ -15,7 +15,7 @@ import torch
 from .energy import joint_energy
 from .attacks import check_images, check_labels
 from .models import save_checkpoint
-from .utils import check_choice, check_range
+from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/07_generate.ipynb #f8afc6a2
 @dataclass
@@ -153,33 +153,31 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     dev = next(model.parameters()).device
     std = math.sqrt(noise_var) if noise == "eq7" else noise_var * (math.sqrt(2 * step_size) if noise_factor is None else noise_factor)
     gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
-    was_training = model.training
-    model.eval()
     outs, energies = [], []
     bar = _progress(steps * math.ceil(len(y) / batch_size), progress, "SGLD")
     try:
-        for i in range(0, len(y), batch_size):
-            x = x0[i:i + batch_size].to(dev, torch.float32).detach()
-            yb = y[i:i + batch_size].to(dev)
-            v = torch.zeros_like(x)
-            track = []
-            for _ in range(steps):
-                with torch.enable_grad():
-                    x.requires_grad_(True)
-                    logits = model(x)
-                    g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
-                if track_energy: track.append((-logits).detach().cpu())
-                v = friction * v - 0.5 * step_size * g
-                noise_t = torch.randn(x.shape, generator=gen, device=dev) * std if std > 0 else 0.
-                x = (x.detach() + v + noise_t).clamp_(0, 1)
-                bar.update(1)
-            if track_energy:
-                with torch.no_grad(): track.append((-model(x)).cpu())
-                energies.append(torch.stack(track))
-            outs.append(x.detach().cpu())
+        with evaluating(model):
+            for i in range(0, len(y), batch_size):
+                x = x0[i:i + batch_size].to(dev, torch.float32).detach()
+                yb = y[i:i + batch_size].to(dev)
+                v = torch.zeros_like(x)
+                track = []
+                for _ in range(steps):
+                    with torch.enable_grad():
+                        x.requires_grad_(True)
+                        logits = model(x)
+                        g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
+                    if track_energy: track.append((-logits).detach().cpu())
+                    v = friction * v - 0.5 * step_size * g
+                    noise_t = torch.randn(x.shape, generator=gen, device=dev) * std if std > 0 else 0.
+                    x = (x.detach() + v + noise_t).clamp_(0, 1)
+                    bar.update(1)
+                if track_energy:
+                    with torch.no_grad(): track.append((-model(x)).cpu())
+                    energies.append(torch.stack(track))
+                outs.append(x.detach().cpu())
     finally:
         bar.close()
-        model.train(was_training)
     x = torch.cat(outs)
     return (x, torch.cat(energies, 1)) if track_energy else x
 
@@ -206,15 +204,11 @@ def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
     dev = next(model.parameters()).device
     labels = torch.as_tensor(labels).long()
     k = int(num_classes or int(labels.max()) + 1)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         tot = torch.zeros(k, dtype=torch.float64, device=dev)
         for i in range(0, len(labels), batch_size):
             yb = labels[i:i + batch_size].to(dev)
             tot.index_add_(0, yb, joint_energy(model(images[i:i + batch_size].to(dev)), yb).double())
-    finally:
-        model.train(was_training)
     return (tot.cpu() / torch.bincount(labels.cpu(), minlength=k).clamp(min=1)).float()
 
 # %% ../nbs/07_generate.ipynb #0384bcc6
@@ -239,12 +233,10 @@ def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_datase
 
 def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=None, device="cpu"):
     "The per-class PCA of `dataset`'s training split, fitted once and cached in runs/pca/."
-    import re
     from weat_paper.data import get_dataset
-    from weat_paper.utils import project_root
+    from weat_paper.utils import dataset_slug, project_root
     data = get_dataset(dataset, "train", root=root or project_root() / "data")
-    name = re.sub(r"[^A-Za-z0-9.-]+", "-", dataset.split("/")[-1] if dataset.startswith("folder:") else dataset)
-    cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{name}_rv{retained_variance}.pt"
+    cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{dataset_slug(dataset)}_rv{retained_variance}.pt"
     return fit_class_pca(data.x, data.y, retained_variance, num_classes=data.num_classes, cache=cache, device=device)
 
 # %% ../nbs/07_generate.ipynb #5337c762

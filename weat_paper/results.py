@@ -11,13 +11,14 @@ import argparse, hashlib, json, os, shlex, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .train import train, run_dir_for, is_finished, run_lock, TRAIN_DEFAULTS
+from .runs import run_dir_for, is_finished, run_lock
+from .config import TRAIN_DEFAULTS
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .losses import TABLE1C
 from .utils import check_choice, figures_dir, paper_table, project_root, set_style
 
 # %% ../nbs/13_results.ipynb #eeaddeb5
-_NOT_VARIANT = ("seed", "versions", "world_size")
+_NOT_VARIANT = ("seed", "versions", "world_size", "schema", "overrides")
 
 def read_run(run_dir):
     "One registry row (a dict) for the run directory `run_dir`."
@@ -174,6 +175,7 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
         elif (d / "last.pt").is_file(): action = f"resumed from epoch {json.loads((d / 'status.json').read_text())['epoch']}"
         else: action = "trained"
         if log and rank == 0: log(f"{d.name}: {action if action != 'skipped' else 'already trained'}")
+        from weat_paper.train import train     # the loop, only where a run is trained
         train(method, out_dir=d, device=device, root=root, progress=progress, **spec)
         ev = None
         if is_finished(d) and rank == 0 and attacks:
