@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DATASETS', 'SPLITS', 'IMG_EXT', 'SYNTHETIC_SOURCE', 'VAL', 'ImageSet', 'get_dataset', 'cifar10_jpg',
            'random_crop_flip', 'default_augment', 'DeviceLoader', 'train_val_split', 'synthetic_path', 'read_synthetic',
-           'validation_split']
+           'check_val', 'validation_split']
 
 # %% ../nbs/01_data.ipynb #3d24f0af
 import os, math
@@ -288,17 +288,24 @@ def read_synthetic(path, n=10_000, seed=0, shape=None, classes=None, name="synth
     return ImageSet(_from_uint8(np.asarray(img[idx])), y, list(classes) if classes is not None else [str(c) for c in range(int(y.max()) + 1)], name)
 
 # %% ../nbs/01_data.ipynb #350fbfae
-def validation_split(data, val="synthetic", val_n=10_000, seed=0, root="data", dataset=None):
-    "(train, validation set) of training split `data` for `val`: 'synthetic[:<path.npz>]', 'heldout:<fraction>' or 'none'."
+def check_val(val):
+    "`val` checked and normalised ('synthetic', 'synthetic:<path>', 'heldout:<fraction>', 'none'); one-line ValueError otherwise."
     if not isinstance(val, str) or not (val in ("synthetic", "none") or val.startswith(("synthetic:", "heldout:"))):
         check_choice("val", val, VAL)
-    if val == "none": return data, None
     kind, _, arg = val.partition(":")
     if kind == "heldout":
         try: frac = float(arg)
         except ValueError: raise ValueError(f"val {val!r}: the held-out fraction must be a number, e.g. heldout:0.1") from None
         check_range("held-out fraction", frac, 0, 1, lo_open=True)
-        return train_val_split(data, frac, seed)
+        return f"heldout:{frac:g}"
+    return val
+
+def validation_split(data, val="synthetic", val_n=10_000, seed=0, root="data", dataset=None):
+    "(train, validation set) of training split `data` for `val`: 'synthetic[:<path.npz>]', 'heldout:<fraction>' or 'none'."
+    val = check_val(val)
+    if val == "none": return data, None
+    kind, _, arg = val.partition(":")
+    if kind == "heldout": return train_val_split(data, float(arg), seed)
     dataset = dataset or data.name
     path = Path(arg).expanduser() if arg else synthetic_path(dataset, root)
     if not path.is_file():

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 from .config import resolve_config
-from .data import get_dataset, train_val_split
+from .data import get_dataset, train_val_split, validation_split
 from .models import load_model
 from .utils import check_choice, dataset_slug, project_root
 
@@ -75,12 +75,12 @@ def _check_writable(run_dir):
 
 # %% ../nbs/05c_runs.ipynb #c3c0e008
 def run_data(config, root=None):
-    "(train, val, test) ImageSets of the run with `config`: train after the val_frac hold-out and train_idx; val None without hold-out."
+    "(train, val, test) ImageSets of the run with `config`: train after a held-out part (`val`) and train_idx; val None with val='none'."
     root = Path(root) if root is not None else project_root() / "data"
     c = config
     train_all = get_dataset(c["dataset"], "train", root, c["n_per_class"])
     test = get_dataset(c["dataset"], "test", root, c["n_per_class"])
-    tr, val = train_val_split(train_all, c["val_frac"], seed=c["seed"]) if c["val_frac"] else (train_all, None)
+    tr, val = validation_split(train_all, c["val"], c["val_n"], c["seed"], root, c["dataset"])
     if c.get("train_idx") is not None:
         if c["train_idx"][-1] >= len(tr): raise ValueError(f"train_idx holds index {c['train_idx'][-1]}; the training split has {len(tr)} images")
         tr = tr.subset(c["train_idx"])

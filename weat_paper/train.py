@@ -7,7 +7,7 @@ __all__ = ['mode_free', 'train_batch', 'train_step', 'fast_model', 'epoch_accura
            'plot_phases', 'scatter_epochs', 'plot_energy_scatter', 'delta_energy_table', 'main']
 
 # %% ../nbs/05_train.ipynb #4370b3c9
-import os, sys, time
+import json, os, sys, time
 from contextlib import contextmanager
 import numpy as np
 import pandas as pd
@@ -329,6 +329,12 @@ def delta_energy_table(runs):
 def main(argv=None):
     "Entry point of `weat-train`."
     args = vars(cli_parser().parse_args(argv))
+    if args.pop("dry_run", False):
+        from weat_paper.protocol import protocol_label
+        try: c = resolve_config(**{k: v for k, v in args.items() if OPTIONS[k].identity})
+        except (ValueError, FileNotFoundError) as e: cli_parser().exit(2, f"weat-train: error: {e}\n")
+        print(json.dumps(c, indent=1, default=str)); print(protocol_label(c))
+        return 0
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
         cuda = torch.cuda.is_available() and args.get("device") != "cpu"
@@ -345,7 +351,9 @@ def main(argv=None):
         if world > 1 and dist.is_initialized(): dist.destroy_process_group()
     if rank == 0:
         st = load_run(run_dir).status
-        print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} at epoch {st.get('best_epoch')})")
+        from weat_paper.protocol import protocol_label
+        print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} "
+              f"at epoch {st.get('best_epoch')}; {protocol_label(run_dir)})")
     return 0     # the exit status of the console script (the run directory is printed)
 
 # %% ../nbs/05_train.ipynb #644d7d65
