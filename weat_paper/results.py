@@ -14,6 +14,7 @@ import pandas as pd
 from .runs import run_dir_for, is_finished, run_lock
 from .config import TRAIN_DEFAULTS
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
+from .protocol import protocol_label
 from .losses import TABLE1C
 from .utils import check_choice, figures_dir, paper_table, project_root, set_style
 
@@ -34,7 +35,7 @@ def read_run(run_dir):
                seed=cfg["seed"], beta=cfg.get("beta"), attack=cfg.get("attack"), n_per_class=cfg.get("n_per_class"),
                variant=hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:8],
                finished=bool(status.get("finished", False)), epochs_done=int(status.get("epoch", 0)),
-               best_epoch=status.get("best_epoch"))
+               best_epoch=status.get("best_epoch"), protocol=protocol_label(cfg))
     for a in ATTACKS:
         r = ev.get(a)
         row[a] = r["accuracy"] if r else np.nan
@@ -62,7 +63,8 @@ def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"),
     by = list(by)
     g = df.groupby(by, sort=False, dropna=False)
     out = g.agg(n_seeds=("seed", "count"), seeds=("seed", lambda s: ",".join(map(str, sorted(s)))),
-                aa_attacks=("aa_attacks", lambda s: ",".join(sorted({str(v) for v in s if v is not None and v == v}))))
+                aa_attacks=("aa_attacks", lambda s: ",".join(sorted({str(v) for v in s if v is not None and v == v}))),
+                **({"protocol": ("protocol", "first")} if "protocol" in df else {}))   # one variant: one protocol
     for m in metrics:
         out[f"{m}_mean"] = g[m].mean()
         out[f"{m}_std"] = g[m].std(ddof=1)
@@ -208,7 +210,9 @@ def parse_args(argv=None):
     p.add_argument("--methods", nargs="+", default=["trades"], help="METHODS rows to train")
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--table1c", action="store_true", help="the runs of Tab. 1c (each row's method and beta) instead of --methods")
-    p.add_argument("--dataset", default="digits"); p.add_argument("--arch", default="smallcnn")
+    p.add_argument("--protocol", default=None, help="a named preset of train()'s options (quick, paper; default quick)")
+    p.add_argument("--dataset", default=None, help="default: the protocol's (quick: digits; paper: cifar10)")
+    p.add_argument("--arch", default=None, help="default: the protocol's (quick: smallcnn; paper: resnet18)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="any other train() argument")
     p.add_argument("--runs", default=None, help="folder of run directories (default <project root>/runs)")
@@ -227,7 +231,8 @@ def _grid_of(a):
     for kv in a.set:
         if "=" not in kv: raise ValueError(f"--set takes NAME=VALUE, got {kv!r}")
         k, v = kv.split("=", 1); sets[k] = _value(v)
-    common = dict(dataset=a.dataset, arch=a.arch, **({"epochs": a.epochs} if a.epochs else {}), **sets)
+    common = {k: v for k, v in dict(protocol=a.protocol, dataset=a.dataset, arch=a.arch, epochs=a.epochs).items() if v is not None}
+    common.update(sets)
     return table1c_grid(a.seeds, **common) if a.table1c else grid(a.methods, a.seeds, **common)
 
 def main(argv=None):
