@@ -96,7 +96,7 @@ def compare(agg, paper, keys=None, metrics=("clean", "pgd20", "autoattack")):
             os_ = ours[f"{m}_std"].iloc[0] if len(ours) else np.nan
             rows.append(dict(row=i, method=label, paper_method=p.get("method", label), metric=m, ours_mean=om, ours_std=os_,
                              n_seeds=int(ours["n_seeds"].iloc[0]) if len(ours) else 0, paper_mean=pm, paper_std=ps,
-                             diff=om - pm))
+                             diff=om - pm, protocol=ours["protocol"].iloc[0] if len(ours) and "protocol" in ours else None))
     return pd.DataFrame(rows)
 
 def pm(mean, std, digits=2):
@@ -109,6 +109,7 @@ def wide(long, index=("method",)):
     out = {}
     for (r, *_), g in long.groupby(["row", *index], sort=True):
         row = {k: g[k].iloc[0] for k in index}
+        if "protocol" in g and g.protocol.notna().any(): row["protocol"] = g.protocol.dropna().iloc[0]   # ours: paper protocol or not
         for _, x in g.iterrows():
             row[f"{x.metric} ours"] = pm(x.ours_mean, x.ours_std)
             row[f"{x.metric} paper"] = pm(x.paper_mean, x.paper_std)

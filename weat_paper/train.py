@@ -315,6 +315,7 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
 # %% ../nbs/05_train.ipynb #7e852847
 def delta_energy_table(runs):
     "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
+    from weat_paper.protocol import protocol_label
     out = []
     for r in runs:
         r = load_run(r) if not isinstance(r, Run) else r
@@ -322,7 +323,7 @@ def delta_energy_table(runs):
         best = r.metrics[r.metrics.epoch == b].iloc[0] if b else last
         out.append({"method": _label(r), "epochs": int(last.epoch), "train_dE_x": last.train_dE_x, "test_dE_x": last.test_dE_x,
                     "train_dE_xy": last.train_dE_xy, "test_dE_xy": last.test_dE_xy, "best_epoch": b,
-                    "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
+                    "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc, "protocol": protocol_label(r.config)})
     return pd.DataFrame(out)
 
 # %% ../nbs/05_train.ipynb #24dafd5c
