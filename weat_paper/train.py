@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 from .attacks import pgd
+from .protocol import protocol_label
 from .config import OPTIONS, cli_parser, method_spec, split_options, train_signature
 from .tracker import EnergyTracker, tracked_points
 from .runs import (Run, load_run, is_finished, run_dir_for, run_lock, rng_state, set_rng_state, run_data, write_config,
@@ -315,7 +316,6 @@ def plot_energy_scatter(run, epochs=None, subset="train", n=128):
 # %% ../nbs/05_train.ipynb #7e852847
 def delta_energy_table(runs):
     "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
-    from weat_paper.protocol import protocol_label
     out = []
     for r in runs:
         r = load_run(r) if not isinstance(r, Run) else r
@@ -331,7 +331,6 @@ def main(argv=None):
     "Entry point of `weat-train`."
     args = vars(cli_parser().parse_args(argv))
     if args.pop("dry_run", False):
-        from weat_paper.protocol import protocol_label
         try: c = resolve_config(**{k: v for k, v in args.items() if OPTIONS[k].identity})
         except (ValueError, FileNotFoundError) as e: cli_parser().exit(2, f"weat-train: error: {e}\n")
         print(json.dumps(c, indent=1, default=str)); print(protocol_label(c))
@@ -352,7 +351,6 @@ def main(argv=None):
         if world > 1 and dist.is_initialized(): dist.destroy_process_group()
     if rank == 0:
         st = load_run(run_dir).status
-        from weat_paper.protocol import protocol_label
         print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} "
               f"at epoch {st.get('best_epoch')}; {protocol_label(run_dir)})")
     return 0     # the exit status of the console script (the run directory is printed)
