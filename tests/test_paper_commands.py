@@ -54,7 +54,8 @@ def _paper_command_calls(tree):
     for n in ast.walk(tree):
         if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "paper_command":
             expr = ast.fix_missing_locations(ast.Expression(Fill().visit(n)))
-            out.append(eval(compile(expr, "<paper_command>", "eval"), ns))
+            try: out.append(eval(compile(expr, "<paper_command>", "eval"), ns))
+            except Exception: continue     # a call whose arguments are computed here (names, calls): not checkable statically
     return out
 
 
@@ -62,7 +63,8 @@ def collect():
     "(where, command) for every command printed by a notebook or written in README.md / BENCHMARKS.md."
     found = []
     for name in ("README.md", "BENCHMARKS.md"):
-        for m in CMD.findall((ROOT / name).read_text()): found.append((name, m))
+        for m in CMD.findall((ROOT / name).read_text()):     # BENCHMARKS.md: its timing runs are not paper runs; its training command is
+            if name == "README.md" or "protocol" in m: found.append((name, m))
     for nb in sorted((ROOT / "nbs").glob("*.ipynb")):
         for c in json.loads(nb.read_text())["cells"]:
             s = "".join(c["source"])
@@ -82,6 +84,10 @@ def settings(cmd):
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if w == "-p" and i + 2 < len(words): out[words[i + 1]] = words[i + 2]
         elif w == "-y": out.update({k.strip(" {\"'"): v for k, _, v in [nxt.partition(":")]})
+        elif w == "--set":                                   # weat-sweep --set name=value ...
+            for kv in words[i + 1:]:
+                if "=" not in kv or kv.startswith("-"): break
+                out[kv.split("=", 1)[0]] = kv.split("=", 1)[1]
         elif w.startswith("--") and len(w) > 2:
             out[w[2:].replace("-", "_")] = nxt if nxt and not nxt.startswith("-") else True
         elif w.endswith(".ipynb") and w.startswith("nbs/"): nb = Path(w).stem

@@ -108,6 +108,8 @@ OPTIONS = {o.name: o for o in [
     Option("share_clean", True, "fast path: one clean forward pass is both the KL attack's target and the loss's input (models "
            "without batch norm or dropout; the same numbers)", bool, identity=False),
     Option("channels_last", False, "fast path (CUDA): channels-last memory format for the model", bool, identity=False),
+    Option("sync_bn", False, "under torchrun on GPUs: batch-norm statistics of the global batch (SyncBatchNorm), as on one "
+           "GPU; recorded in config.json", bool, identity=False),
     Option("compile", False, "fast path: torch.compile the model for the training step", bool, identity=False),
     Option("force", False, "continue a run directory even if its config.json has other settings (they are listed in a warning)",
            bool, identity=False),

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['INITS', 'PRESETS', 'NOISE', 'DEFAULT_RUNS', 'ClassPCA', 'fit_class_pca', 'pca_init', 'gaussian_init', 'random_init',
-           'sgld_sample', 'sample_images', 'mean_joint_energy', 'get_classifier', 'class_pca', 'sgld_energy_frame',
-           'plot_sgld_energy', 'plot_image_grid']
+           'sgld_sample', 'sample_images', 'mean_joint_energy', 'class_accuracy', 'get_classifier', 'class_pca',
+           'sgld_energy_frame']
 
 # %% ../nbs/07_generate.ipynb #1f6d8a00
 import math
@@ -211,6 +211,14 @@ def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
             tot.index_add_(0, yb, joint_energy(model(images[i:i + batch_size].to(dev)), yb).double())
     return (tot.cpu() / torch.bincount(labels.cpu(), minlength=k).clamp(min=1)).float()
 
+# %% ../nbs/07_generate.ipynb #445665dd
+@torch.no_grad()
+def class_accuracy(model, images, labels, batch_size=1000):
+    "Share of `images` that `model` classifies as `labels` (the classes they were generated for)."
+    dev = next(model.parameters()).device
+    pred = torch.cat([model(b.to(dev)).argmax(1).cpu() for b in images.split(batch_size)])
+    return float(pred.eq(torch.as_tensor(labels).cpu()).float().mean())
+
 # %% ../nbs/07_generate.ipynb #0384bcc6
 _DIGITS_AT = dict(eps=0.1, alpha=0.04, steps=3, epochs=6, batch_size=64, eval_steps=3, track_n=32)
 DEFAULT_RUNS = {"sat": _DIGITS_AT, "trades": _DIGITS_AT, "mart": _DIGITS_AT, "weat_adv": _DIGITS_AT,
@@ -253,27 +261,3 @@ def sgld_energy_frame(energies, y, reference=None):
     if reference is not None: df["E_reference"] = float(torch.as_tensor(reference)[y].mean())
     return df
 
-def plot_sgld_energy(df, ax=None, title=None):
-    "Fig. 5e: target and other-class joint energies along the chain, with the real-data reference line."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(df.step, df.E_target, label="E(x, y), target class")
-    ax.fill_between(df.step, df.E_target_q25, df.E_target_q75, alpha=0.25)
-    ax.plot(df.step, df.E_others, label="E(x, k), other classes (mean)")
-    if "E_reference" in df: ax.axhline(df.E_reference.iloc[0], ls="--", c="k", lw=1, label="mean E(x, y) of real data")
-    ax.set_xlabel("SGLD step n"); ax.set_ylabel("joint energy"); ax.legend(fontsize=8)
-    if title: ax.set_title(title, fontsize=10)
-    return ax
-
-# %% ../nbs/07_generate.ipynb #bc663289
-def plot_image_grid(images, nrow=10, ax=None, title=None, pad=1):
-    "Draw a batch of images in [0, 1] as a grid with `nrow` per row on `ax`; return the axis."
-    import matplotlib.pyplot as plt
-    from torchvision.utils import make_grid
-    images = images.detach().float().cpu().clamp(0, 1)
-    if images.shape[1] == 1: images = images.expand(-1, 3, -1, -1)
-    grid = make_grid(images, nrow=nrow, padding=pad, pad_value=1.0).permute(1, 2, 0).numpy()
-    if ax is None: _, ax = plt.subplots(figsize=(nrow * 0.45 + 0.5, math.ceil(len(images) / nrow) * 0.45 + 0.5))
-    ax.imshow(grid, interpolation="nearest"); ax.set_axis_off()
-    if title: ax.set_title(title, fontsize=9)
-    return ax

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .energy import energy, joint_energy
-from .utils import evaluating
+from .utils import evaluating, rank_world, shard, gather_shards
 
 # %% ../nbs/05a_tracker.ipynb #f783cabb
 def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
@@ -32,16 +32,18 @@ def steep_fall(values, window=3, drop=4.0, min_drop=0.25, skip=0):
 _SUMMARY = {"dE_x": "E(x) - E(x*)", "dE_xy": "E(x,y) - E(x*,y)", "E_x": "E(x)", "E_adv": "E(x*)",
             "E_xy": "E(x,y)", "E_adv_y": "E(x*,y)"}
 
+_ENERGIES = ("E_x", "E_adv", "E_xy", "E_adv_y")
+
 @torch.no_grad()
-def energies(model, x, y, x_adv, batch_size=512):
-    "Per-sample E(x), E(x*), E(x,y), E(x*,y) of `model` in eval mode, as float64 numpy arrays."
-    out = {k: [] for k in ("E_x", "E_adv", "E_xy", "E_adv_y")}
+def energies(model, x, y, x_adv, batch_size=512, numpy=True):
+    "Per-sample E(x), E(x*), E(x,y), E(x*,y) of `model` in eval mode, as float64 numpy arrays (tensors when not `numpy`)."
+    out = {k: [] for k in _ENERGIES}
     with evaluating(model):
         for i in range(0, len(y), batch_size):
             zn, za, yb = model(x[i:i + batch_size]), model(x_adv[i:i + batch_size]), y[i:i + batch_size]
             for k, v in (("E_x", energy(zn)), ("E_adv", energy(za)), ("E_xy", joint_energy(zn, yb)), ("E_adv_y", joint_energy(za, yb))):
                 out[k].append(v.double())
-    return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+    return {k: torch.cat(v).cpu().numpy() if numpy else torch.cat(v) for k, v in out.items()}
 
 def tracked_points(data, n, seed):
     "The `n` points of an ImageSet the tracker follows: a seeded random subset, in index order, as (x, y)."
@@ -51,25 +53,33 @@ def tracked_points(data, n, seed):
 
 class EnergyTracker:
     "Per-sample energies of natural and adversarial points of fixed subsets, each epoch; summaries; a steep-fall warning."
-    def __init__(self, subsets, attack, out_dir=None, seed=0, window=3, drop=4.0, min_drop=0.25, skip=0, batch_size=512):
+    def __init__(self, subsets, attack, out_dir=None, seed=0, window=3, drop=4.0, min_drop=0.25, skip=0, batch_size=512,
+                 start=None):
         self.subsets = {k: (x, y) for k, (x, y) in subsets.items()}
-        self.attack, self.seed, self.batch_size = attack, seed, batch_size
+        self.attack, self.seed, self.batch_size, self.start = attack, seed, batch_size, start
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.window, self.drop, self.min_drop, self.skip = window, drop, min_drop, skip
         self.history, self.onset = [], None
 
     def measure(self, model, epoch):
-        "Per-sample energies of every subset at `epoch`: {subset: {array name: array}}."
+        "Per-sample energies of every subset at `epoch`: {subset: {array name: array}}. Under DDP each rank attacks its shard of every chunk (from its slice of the chunk's `start(x)`, the random start one process draws) and the energies are gathered."
         dev = next(model.parameters()).device
         devices = [dev] if dev.type == "cuda" else []
+        rank, world = rank_world()
         out = {}
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed * 100003 + epoch)
             for name, (x, y) in self.subsets.items():
                 x, y = x.to(dev), y.to(dev)
-                x_adv = torch.cat([self.attack(model, x[i:i + self.batch_size], y[i:i + self.batch_size])
-                                   for i in range(0, len(y), self.batch_size)])
-                out[name] = dict(energies(model, x, y, x_adv, self.batch_size), y=y.cpu().numpy())
+                parts = []
+                for i in range(0, len(y), self.batch_size):
+                    xb, yb = x[i:i + self.batch_size], y[i:i + self.batch_size]
+                    kw = {"start": shard(self.start(xb), rank, world)} if self.start is not None else {}
+                    xs, ys = shard(xb, rank, world), shard(yb, rank, world)
+                    e = energies(model, xs, ys, self.attack(model, xs, ys, **kw), self.batch_size, numpy=False)
+                    parts.append(gather_shards(torch.stack([e[k] for k in _ENERGIES], 1), len(yb)))
+                e = torch.cat(parts).cpu().numpy()
+                out[name] = dict({k: e[:, j] for j, k in enumerate(_ENERGIES)}, y=y.cpu().numpy())
         return out
 
     def __call__(self, model, epoch, write=True):
