@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from .losses import METHODS, default_beta
 from .models import ARCHS
+from .data import check_val
 from .utils import check_choice, check_range
 
 # %% ../nbs/05b_config.ipynb #b2c0e006
@@ -77,7 +78,7 @@ def _below_one(name):
         return v
     return check
 
-PROTOCOLS = {"quick": {}}   # name -> {option: value}, applied before the values a caller gives; "quick": the defaults below
+PROTOCOLS = {"quick": {}}   # name -> {option: value or f(config)}, applied before the values a caller gives; "quick": the defaults below
 _svhn = lambda c: c["dataset"] == "svhn"
 
 OPTIONS = {o.name: o for o in [
@@ -102,7 +103,9 @@ OPTIONS = {o.name: o for o in [
     Option("attack", None, "override the method's inner attack: ce, kl or none", choices=("ce", "kl", "none")),
     Option("burn_in", None, "methods with a burn-in (MAIL-TRADES): plain loss before this epoch (default: 0.75 of the epochs)", int, 0,
            derive=lambda c: round(0.75 * c["epochs"])),
-    Option("val_frac", 0.1, "fraction of the training images held out for model selection", float, 0, 1, validate=_below_one("val_frac")),
+    Option("val", "heldout:0.1", "validation set of model selection: synthetic (the paper's: generated images [55], data/synthetic/"
+           "<dataset>.npz), synthetic:<file.npz>, heldout:<fraction of the training split> or none", validate=check_val),
+    Option("val_n", 10_000, "images sampled from a synthetic validation set (all if the file holds fewer)", int, 0, lo_open=True),
     Option("eval_steps", None, "PGD steps of the per-epoch evaluation (default: steps)", int, 0, derive=lambda c: c["steps"]),
     Option("track_n", 256, "images of the train and of the test split the energy tracker follows", int, 0, lo_open=True),
     Option("augment", True, "random crop (and flip) augmentation", bool),
@@ -137,7 +140,7 @@ def add_protocol(name, **values):
     "Register the protocol `name`: values of identity options, applied before the values a caller gives (checked now)."
     for k, v in values.items():
         check_choice("protocol option", k, [n for n, o in OPTIONS.items() if o.identity and n not in ("method", "protocol")])
-        OPTIONS[k].check(v)
+        if not callable(v): OPTIONS[k].check(v)       # a function of the config is checked when it is applied
     PROTOCOLS[name] = dict(values)
     return PROTOCOLS[name]
 
@@ -156,10 +159,12 @@ def _resolve(method, given):
     c = {"method": OPTIONS["method"].check(method)}
     c["protocol"] = OPTIONS["protocol"].check(given.get("protocol", "quick"))
     values = {**PROTOCOLS[c["protocol"]], **given}
+    later = {k: f for k, f in values.items() if callable(f)}     # a protocol's value computed from the others
     for k, o in OPTIONS.items():
-        if o.identity and k not in c: c[k] = o.check(values[k]) if k in values else o.default
+        if o.identity and k not in c: c[k] = None if k in later else o.check(values[k]) if k in values else o.default
     for k, o in OPTIONS.items():
-        if o.identity and c[k] is None and o.derive is not None: c[k] = o.derive(c)
+        if o.identity and c[k] is None and o.derive is not None and k not in later: c[k] = o.derive(c)
+    for k, f in later.items(): c[k] = OPTIONS[k].check(f(c))
     return c
 
 def split_options(method, **options):
@@ -183,6 +188,11 @@ def resolve_config(method, **options):
     "All identity settings of a run, validated, with the protocol's values and the paper's defaults filled in (App. A.3)."
     return split_options(method, **options)[0]
 
+# %% ../nbs/05b_config.ipynb #ebccbd93
+add_protocol("paper", dataset="cifar10", arch="resnet18", batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
+             pct_start=0.25, eps=8/255, steps=10, eval_steps=20, n_per_class=None, train_idx=None, attack=None,
+             augment=True, amp=False, val="synthetic", val_n=10_000, select_after=lambda c: round(0.9 * c["epochs"]))
+
 # %% ../nbs/05b_config.ipynb #b2c0e016
 def train_signature():
     "The signature of `train`, read from OPTIONS: the method, then every option with its default."
@@ -198,6 +208,8 @@ def _number(s):
 def cli_parser():
     "The argument parser of `weat-train`: every option of `train`, from OPTIONS; only the options given are returned."
     p = argparse.ArgumentParser(prog="weat-train", description="Adversarial training with energy tracking (weat_paper.train).")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", default=argparse.SUPPRESS,
+                   help="print the resolved settings and how they differ from the paper's protocol, and stop")
     for k, o in OPTIONS.items():
         h, choices = o.help.replace("%", "%%"), list(o.choices) if o.choices is not None else None
         if o.default is REQUIRED: p.add_argument(k, choices=choices, help=h); continue

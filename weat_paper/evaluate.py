@@ -14,6 +14,7 @@ from .attacks import pgd, check_images, check_labels, check_model_fits
 from .data import get_dataset
 from .models import load_model
 from .utils import check_choice, check_range, get_device, versions, project_root, progress_bar
+from .protocol import protocol_label
 
 # %% ../nbs/06_evaluate.ipynb #cac9e94f
 ATTACKS = ("clean", "pgd20", "autoattack")
@@ -143,6 +144,8 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
     x, y = data.x[idx], data.y[idx]
     check_images(x); check_labels(y, check_model_fits(model, x[:1].to(dev), data.num_classes, f"the images of {dataset}"))
     record = dict(dataset=dataset, split=split, checkpoint=cfg.get("checkpoint"), model=model_digest(model), results={})
+    if "method" in cfg:                 # a run directory: how its training differs from the paper's protocol, shown and kept
+        record["protocol"] = protocol_label(cfg); print(f"{run_dir}: {record['protocol']}")
     path = run_dir / "eval.json" if run_dir is not None else None
     if path is not None and path.exists() and not force:
         old = json.loads(path.read_text())

@@ -133,8 +133,9 @@ def schedule_summary(rec, paper=PAPER_EPOCH):
         ran = [r for r in ep if r["images"].get(k)]
         per_image[k] = unit(ran[-1], k) / ran[-1]["images"][k] if ran else 0.0
         images[k] = ran[-1]["images"][k] if ran else 0
-    if not images["validation"] and c.get("val_frac"):    # no epoch measured validated: its images cost what test images do
-        images["validation"] = round(c["val_frac"] * last["images"]["steps"] / (1 - c["val_frac"]))
+    frac = float(c["val"].split(":")[1]) if str(c.get("val", "")).startswith("heldout:") else c.get("val_frac", 0)
+    if not images["validation"] and frac:    # no epoch measured validated: its images cost what test images do
+        images["validation"] = round(frac * last["images"]["steps"] / (1 - frac))
         per_image["validation"] = per_image["test_accuracy"]
     batches = last.get("full_batches", last["batches"])
     per_batch_data, fixed = unit(last, "data") / max(batches, 1e-9), unit(last, "checkpoint") + unit(last, "other")

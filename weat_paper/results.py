@@ -16,6 +16,7 @@ import pandas as pd
 from .runs import run_dir_for, is_finished, run_lock
 from .config import OPTIONS, TRAIN_DEFAULTS, resolve_config, method_spec, _number
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
+from .protocol import protocol_label
 from .losses import TABLE1C
 from .utils import check_choice, check_range, paper_table, project_root, rank_world
 
@@ -36,7 +37,7 @@ def read_run(run_dir):
                seed=cfg["seed"], beta=cfg.get("beta"), attack=cfg.get("attack"), n_per_class=cfg.get("n_per_class"),
                variant=hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:8],
                finished=bool(status.get("finished", False)), epochs_done=int(status.get("epoch", 0)),
-               best_epoch=status.get("best_epoch"))
+               best_epoch=status.get("best_epoch"), protocol=protocol_label(cfg))
     for a in ATTACKS:
         r = ev.get(a)
         row[a] = r["accuracy"] if r else np.nan
@@ -64,7 +65,8 @@ def aggregate(df, by=("method", "dataset", "arch", "epochs", "beta", "variant"),
     by = list(by)
     g = df.groupby(by, sort=False, dropna=False)
     out = g.agg(n_seeds=("seed", "count"), seeds=("seed", lambda s: ",".join(map(str, sorted(s)))),
-                aa_attacks=("aa_attacks", lambda s: ",".join(sorted({str(v) for v in s if v is not None and v == v}))))
+                aa_attacks=("aa_attacks", lambda s: ",".join(sorted({str(v) for v in s if v is not None and v == v}))),
+                **({"protocol": ("protocol", "first")} if "protocol" in df else {}))   # one variant: one protocol
     for m in metrics:
         out[f"{m}_mean"] = g[m].mean()
         out[f"{m}_std"] = g[m].std(ddof=1)
@@ -96,7 +98,7 @@ def compare(agg, paper, keys=None, metrics=("clean", "pgd20", "autoattack")):
             os_ = ours[f"{m}_std"].iloc[0] if len(ours) else np.nan
             rows.append(dict(row=i, method=label, paper_method=p.get("method", label), metric=m, ours_mean=om, ours_std=os_,
                              n_seeds=int(ours["n_seeds"].iloc[0]) if len(ours) else 0, paper_mean=pm, paper_std=ps,
-                             diff=om - pm))
+                             diff=om - pm, protocol=ours["protocol"].iloc[0] if len(ours) and "protocol" in ours else None))
     return pd.DataFrame(rows)
 
 def pm(mean, std, digits=2):
@@ -109,6 +111,7 @@ def wide(long, index=("method",)):
     out = {}
     for (r, *_), g in long.groupby(["row", *index], sort=True):
         row = {k: g[k].iloc[0] for k in index}
+        if "protocol" in g and g.protocol.notna().any(): row["protocol"] = g.protocol.dropna().iloc[0]   # ours: paper protocol or not
         for _, x in g.iterrows():
             row[f"{x.metric} ours"] = pm(x.ours_mean, x.ours_std)
             row[f"{x.metric} paper"] = pm(x.paper_mean, x.paper_std)
@@ -294,8 +297,9 @@ def run_seconds(c, record):
     attack, fwd = per_img(sec["attack"]), per_img(sec["plain"]) / 3   # one PGD step; one forward pass (a plain step ≈ 3)
     n_tr, n_te, k, _ = DATA_SIZES[c["dataset"]]
     if c["n_per_class"]: n_tr, n_te = min(n_tr, c["n_per_class"] * k), min(n_te, c["n_per_class"] * k)
-    n_val = round(n_tr * c["val_frac"])
-    n_fit = len(c["train_idx"]) if c.get("train_idx") else n_tr - n_val
+    kind, _, arg = c["val"].partition(":")                              # held out of the training split, or generated
+    n_val = round(n_tr * float(arg)) if kind == "heldout" else c["val_n"] if kind == "synthetic" else 0
+    n_fit = len(c["train_idx"]) if c.get("train_idx") else n_tr - (n_val if kind == "heldout" else 0)
     epoch = (n_fit * train_img + (n_val + n_te) * (c["eval_steps"] * attack + 2 * fwd)             # training, per-epoch PGD check
              + 2 * min(c["track_n"], n_te) * (c["steps"] * attack + 4 * fwd))                   # energy tracker
     return epoch, n_te * (20 * attack + 2 * fwd)

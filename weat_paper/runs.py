@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 from .config import resolve_config
-from .data import get_dataset, train_val_split
+from .data import get_dataset, train_val_split, validation_split
 from .models import load_model, load_checkpoint
 from .utils import check_choice, dataset_slug, project_root
 
@@ -100,7 +100,7 @@ def metrics_match_checkpoint(run_dir):
 _OURS = ("method", "dataset", "arch", "epochs", "seed", "versions")     # keys every weat_paper config.json has had
 _NOT_SETTINGS = ("overrides", "schema", "world_size", "sync_bn", "versions", "resumed_with")   # in config.json, not settings of the run
 _FIXED = ("method", "dataset", "arch", "epochs", "batch_size", "lr", "momentum", "weight_decay", "pct_start", "seed",
-          "n_per_class", "val_frac", "train_idx", "protocol")   # fixed by a checkpoint: its schedule, optimiser, data and model
+          "n_per_class", "val", "val_n", "train_idx", "protocol")   # fixed by a checkpoint: its schedule, optimiser, data and model
 def _own_file(name):
     "Whether `name` is what a run directory holds before its config.json: the lock, a write probe, config.json being written."
     return name in (".lock", "config.json.tmp") or name.startswith(".write_test.")
@@ -153,17 +153,16 @@ def _check_writable(run_dir):
 
 # %% ../nbs/05c_runs.ipynb #c3c0e008
 def run_data(config, root=None):
-    "(train, val, test) ImageSets of the run with `config`: train after the val_frac hold-out and train_idx; val None without hold-out."
+    "(train, val, test) ImageSets of the run with `config`: train after a held-out part (`val`) and train_idx; val None with val='none'."
     root = Path(root) if root is not None else project_root() / "data"
     c = config
     train_all = get_dataset(c["dataset"], "train", root, c["n_per_class"])
     test = get_dataset(c["dataset"], "test", root, c["n_per_class"])
-    tr, val = train_val_split(train_all, c["val_frac"], seed=c["seed"]) if c["val_frac"] else (train_all, None)
+    tr, val = validation_split(train_all, c["val"], c["val_n"], c["seed"], root, c["dataset"])
     if val is not None and len(val) == 0:      # model selection would read NaN accuracies
-        raise ValueError(f"val_frac={c['val_frac']} holds out no image of {len(train_all)} ({len(train_all) // train_all.num_classes} per class): "
-                         f"the validation set is empty; raise val_frac or n_per_class, or use val_frac=0 (select on the test split)")
+        raise ValueError(f"val={c['val']!r} from {len(train_all)} training images: the validation set is empty; use a larger fraction, more images per class, or val='none' (select on the test split)")
     if len(tr) == 0:
-        raise ValueError(f"val_frac={c['val_frac']} holds out all {len(train_all)} training images: nothing is left to train on; lower val_frac")
+        raise ValueError(f"val={c['val']!r} holds out all {len(train_all)} training images: nothing is left to train on; lower the fraction")
     if c.get("train_idx") is not None:
         if c["train_idx"][-1] >= len(tr): raise ValueError(f"train_idx holds index {c['train_idx'][-1]}; the training split has {len(tr)} images")
         tr = tr.subset(c["train_idx"])

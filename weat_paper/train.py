@@ -6,7 +6,7 @@
 __all__ = ['mode_free', 'train_batch', 'train_step', 'fast_model', 'epoch_accuracy', 'data_parallel', 'train', 'main']
 
 # %% ../nbs/05_train.ipynb #4370b3c9
-import os, sys, time, warnings
+import json, os, sys, time, warnings
 from contextlib import contextmanager
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 from .attacks import pgd, pgd_start
+from .protocol import protocol_label
 from .config import OPTIONS, cli_parser, method_spec, split_options, train_signature
 from .tracker import EnergyTracker, tracked_points
 from .runs import (Run, load_run, is_finished, run_dir_for, run_lock, rng_state, set_rng_state, run_data, write_config,
@@ -232,6 +233,11 @@ def _train(c, rt, run_dir, dev, rank, world):
 def main(argv=None):
     "Entry point of `weat-train`."
     args = vars(cli_parser().parse_args(argv))
+    if args.pop("dry_run", False):
+        try: c = resolve_config(**{k: v for k, v in args.items() if OPTIONS[k].identity})
+        except (ValueError, FileNotFoundError) as e: cli_parser().exit(2, f"weat-train: error: {e}\n")
+        print(json.dumps(c, indent=1, default=str)); print(protocol_label(c))
+        return 0
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
         cuda = torch.cuda.is_available() and args.get("device") != "cpu"
@@ -250,7 +256,8 @@ def main(argv=None):
         if world > 1 and dist.is_initialized(): dist.destroy_process_group()
     if rank == 0:
         st = load_run(run_dir).status
-        print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} at epoch {st.get('best_epoch')})")
+        print(f"{run_dir}  (epoch {st.get('epoch')}/{st.get('epochs')}, best val PGD acc {st.get('best_val_pgd_acc', float('nan')):.4f} "
+              f"at epoch {st.get('best_epoch')}; {protocol_label(run_dir)})")
     return 0     # the exit status of the console script (the run directory is printed)
 
 # %% ../nbs/05_train.ipynb #644d7d65
