@@ -75,7 +75,7 @@ def _pgd_steps(df):
     n = sample_count(df.robust_acc) if "robust_acc" in df else None
     se = math.sqrt(a.E_x_std ** 2 + b.E_x_std ** 2) / math.sqrt(n) if n else float("nan")
     return Measure(a.E_x_mean - b.E_x_mean, se, f"mean E(x*): {a.E_x_mean:.2f} (0 steps) → {b.E_x_mean:.2f} ({int(b.steps)} steps)",
-                   f"± {se:.3f} (standard error, n = {n})" if n else "unknown")
+                   f"± {se:.3f} (standard error, n ≥ {n})" if n else "unknown")
 
 def _phases(df):
     if "sat" not in set(df.method): return None
@@ -131,7 +131,7 @@ def _fig5a(df):
     names = {"full": "all", "I": "without incorrect", "C": "without random correct", "H": "without high-energy correct",
              "L": "without low-energy"}
     return Measure(e["H"] - e["C"], se, "robust test error (%): " + ", ".join(f"{names.get(k, k)} {v:.1f}" for k, v in e.items()),
-                   f"± {se:.1f} pp (binomial, n = {n})" if n else "unknown")
+                   f"± {se:.1f} pp (binomial, n ≥ {n})" if n else "unknown")
 
 def _fig5bc(df, n_boot=200):
     pm, exy, ex = (df[c].to_numpy(float) for c in ("PM", "E(x,y)", "E(x)"))
@@ -218,8 +218,8 @@ def ledger_markdown(df):
     cols = [SCALE_NAMES[s] for s in df.scale.unique()]
     lines = ["| claim | the paper says | " + " | ".join(cols) + " |", "|" + "---|" * (2 + len(cols))]
     for cid, g in df.groupby("claim", sort=False):
-        cells = [f"**{r.verdict}**" + ("" if r.verdict == "not measured yet" else f": {r.measured} ({r.noise})") for r in g.itertuples()]
-        lines.append(f"| {g.paper.iloc[0]} | {g.statement.iloc[0]} | " + " | ".join(cells) + " |")
+        cells = [f"**{r.verdict}**" + ("" if r.verdict == "not measured yet" else f" — {r.measured}; noise {r.noise}") for r in g.itertuples()]
+        lines.append(" | ".join(["", g.paper.iloc[0], g.statement.iloc[0], *cells, ""]).replace(" | ", "\0").replace("|", "\\|").replace("\0", " | ").strip())
     return "\n".join(lines)
 
 def ledger_summary(df):
