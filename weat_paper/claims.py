@@ -147,9 +147,14 @@ def _tab1a(df):
     d = df[df.metric == "pgd20"].set_index("method")
     if not {"weat_adv", "trades"} <= set(d.index): return None
     w, t = d.loc["weat_adv"], d.loc["trades"]
-    se = math.sqrt(w.ours_std ** 2 / w.n_seeds + t.ours_std ** 2 / t.n_seeds) if min(w.n_seeds, t.n_seeds) > 1 else float("nan")
+    seeds = int(min(w.n_seeds, t.n_seeds))
+    if seeds > 1:
+        se, what = math.sqrt(w.ours_std ** 2 / w.n_seeds + t.ours_std ** 2 / t.n_seeds), "seed spread, standard error"
+    else:       # one seed: the binomial error of two accuracies on n test images
+        n = sample_count(d.ours_mean, scale=100); p = t.ours_mean / 100
+        se, what = (100 * math.sqrt(2 * p * (1 - p) / n), f"one seed; binomial, n ≥ {n}") if n else (float("nan"), "unknown (one seed)")
     return Measure(w.ours_mean - t.ours_mean, se, f"PGD-20 accuracy (%): WEAT_adv {w.ours_mean:.1f}, TRADES {t.ours_mean:.1f} "
-                   f"({int(min(w.n_seeds, t.n_seeds))} seeds)", f"± {se:.1f} pp (seed spread, standard error)" if np.isfinite(se) else "unknown (one seed)")
+                   f"({seeds} seed{'s' if seeds > 1 else ''})", f"± {se:.1f} pp ({what})" if np.isfinite(se) else what)
 
 def _tab2b(df):
     d = df[df.section == "init"].set_index("init")
