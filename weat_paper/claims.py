@@ -105,7 +105,8 @@ def _tab2a(df):
     se = math.sqrt(std[w] ** 2 / n[w] + std[o] ** 2 / n[o]) if n[w] > 1 and n[o] > 1 else float("nan")
     sm, _, _ = _seed_stats(df, "train_dE_x")
     seeds = int(n.min())
-    return Measure(mean[o] - mean[w], se, "mean ΔE(x), training points, last epoch: " + ", ".join(f"{m} {sm[m]:+.3f}" for m in sm.index)
+    return Measure(mean[o] - mean[w], se, "|ΔE(x)|, training points, last epoch, mean over seeds: "
+                   + ", ".join(f"{m} {mean[m]:.3f} (ΔE(x) {sm[m]:+.3f})" for m in sm.index)
                    + f" ({seeds} seed{'s' if seeds > 1 else ''})",
                    f"± {se:.3f} (seed spread, standard error)" if np.isfinite(se) else "unknown (one seed)")
 
