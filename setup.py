@@ -33,7 +33,7 @@ setuptools.setup(
     ] + [f"Programming Language :: Python :: {v}" for v in py_versions[py_versions.index(c["min_python"]):]],
     packages=setuptools.find_packages(include=[c["lib_name"], c["lib_name"] + ".*"]),
     include_package_data=True,
-    package_data={c["lib_name"]: ["paper_tables/*.csv", "paper_tables/*.md"]},
+    package_data={c["lib_name"]: ["paper_tables/*.csv", "paper_tables/*.md", "fixtures/*.npz"]},
     install_requires=c["requirements"].split(),
     extras_require={"dev": c["dev_requirements"].split()},
     python_requires=">=" + c["min_python"],

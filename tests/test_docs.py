@@ -74,17 +74,32 @@ def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
     figs = tmp_path / "figures"; figs.mkdir()
     for n in ("fig6_top_model-robust", "figO_presets", "fig3_phases"): (figs / f"{n}.png").write_bytes(b"x")
     page = json.loads((tmp_path / "nbs" / "fig6_generation.ipynb").read_text()) | {"stem": "fig6_generation"}
-    assert build_docs.add_saved_figures(page, figs) == 2
+    (figs / "figO_presets.md").write_text("| a | b |\n|---|---|\n| 1 | 2 |\n")           # a table it saved
+    assert build_docs.add_saved_figures(page, figs) == 3
     added = page["cells"][2]["source"]
     assert "](figures/fig6_top_model-robust.png)" in added and "](figures/figO_presets.png)" in added and "fig3" not in added
+    assert "| a | b |\n|---|---|\n| 1 | 2 |" in added                       # the table itself, as Markdown
+
+
+def test_docstrings_keep_their_stars():
+    "show_doc's docstring line is `*text*`: the text's own `*` and `_` are escaped (outside code spans), so `w*CE` stays."
+    md = "### f\n\n*The loss w*CE(x) + beta*w*KL over `n_per_class`, a_b_*\n\n**bold** stays"
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"data": {"text/markdown": md}}]}]}
+    assert build_docs.escape_docstrings(nb) == 1
+    out = nb["cells"][0]["outputs"][0]["data"]["text/markdown"]
+    assert "*The loss w\\*CE(x) + beta\\*w\\*KL over `n_per_class`, a\\_b\\_*" in out and "**bold** stays" in out
+    from markdown_it import MarkdownIt
+    html = MarkdownIt("commonmark").render(out)
+    assert "<em>The loss w*CE(x) + beta*w*KL over <code>n_per_class</code>, a_b_</em>" in html
 
 
 def test_gallery_lists_every_png(tmp_path):
     (tmp_path / "a.png").write_bytes(b"x"); (tmp_path / "b.png").write_bytes(b"x"); (tmp_path / "c.csv").write_text("")
     for n in ("table1_x", "fig10_y", "figG_z", "fig2_w"): (tmp_path / f"{n}.png").write_bytes(b"x")
     md = gallery(tmp_path, [])
-    assert "](figures/a.png)" in md and "](figures/b.png)" in md and "c.csv" not in md
-    order = [md.index(f"](figures/{n}.png)") for n in ("fig2_w", "fig10_y", "figG_z", "table1_x", "a", "b")]
+    assert 'src="figures/a.png"' in md and 'src="figures/b.png"' in md and "c.csv" not in md
+    assert '<div class="gallery">' in md and md.count('<figure class="gallery-item">') == 6 and "\n\n" not in md.split("<div")[1]
+    order = [md.index(f'src="figures/{n}.png"') for n in ("fig2_w", "fig10_y", "figG_z", "table1_x", "a", "b")]
     assert order == sorted(order)                              # the paper's order: figures, appendix figures, tables
     assert "No figures yet" in gallery(tmp_path / "empty", [])
 
@@ -98,7 +113,7 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs")
     figs = tmp / "figures"
     figs.mkdir()
-    for p in (ROOT / "figures").glob("*.png"): shutil.copy2(p, figs / p.name)
+    for p in [*(ROOT / "figures").glob("*.png"), *(ROOT / "figures").glob("*.md")]: shutil.copy2(p, figs / p.name)
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(3, 2)); ax.plot([0, 1], [1, 0]); fig.savefig(figs / "zz_docs_test.png"); plt.close(fig)
@@ -188,6 +203,61 @@ def test_readme_images_exist():
     srcs = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", text) + re.findall(r'<img[^>]+src="([^"]+)"', text)
     missing = [s for s in srcs if not s.startswith(("http://", "https://", "data:")) and not (ROOT / s).is_file()]
     assert missing == []
+
+
+OVERFLOW_JS = """() => {
+  const main = document.querySelector('main').getBoundingClientRect();
+  const wide = [];
+  for (const el of document.querySelectorAll('main pre, main .katex-display, main table')) {
+    const r = el.getBoundingClientRect(), ox = getComputedStyle(el).overflowX;
+    if (r.width === 0) continue;
+    if (r.right > main.right + 1 || (el.scrollWidth > el.clientWidth + 1 && !['auto', 'scroll'].includes(ox)))
+      wide.push(el.tagName + '.' + el.className + ': ' + el.textContent.slice(0, 60));
+  }
+  return {wide, page: document.documentElement.scrollWidth, view: window.innerWidth};
+}"""
+
+
+def test_reviewer_pages_in_chromium(site, browser):
+    "Table pages show HTML tables, docstrings keep their `*`, wide code and equations scroll inside the column, the gallery is a thumbnail grid."
+    site, figs = site
+    pages = pages_of_notebooks()
+    srv = build_docs.serve(site)
+    host = f"http://127.0.0.1:{srv.server_address[1]}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    try:
+        # the Tab. 1 page: the table its notebook saved, as an HTML table
+        page.goto(f"{host}/{pages['table1_robustness']}", wait_until="networkidle")
+        assert page.locator("main table").count() >= 1, "no <table> on the Tab. 1 page"
+        assert "clean ours" in page.locator("main table").first.inner_text()
+        page.locator("main table").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "table1_robustness.png"), full_page=False)
+        # the losses page: docstrings with `*` keep it; nothing overflows the column on any page looked at
+        page.goto(f"{host}/{pages['04_losses']}", wait_until="networkidle")
+        page.wait_for_function("document.querySelectorAll('.katex').length > 0", timeout=15000)
+        body = page.locator("main").inner_text()
+        assert "sum w*CE + beta (1/m) sum w*KL" in body, "weat_loss's docstring lost its *"
+        page.screenshot(path=str(SHOTS / "losses.png"), full_page=False)
+        for name in (pages["04_losses"], pages["00_energy"], pages["table1_robustness"], "index.html"):
+            page.goto(f"{host}/{name}", wait_until="networkidle")
+            o = page.evaluate(OVERFLOW_JS)
+            assert o["wide"] == [] and o["page"] <= o["view"], (name, o)
+        # the home page: the gallery is a grid of thumbnails, not one full-width figure after another
+        page.goto(f"{host}/index.html", wait_until="networkidle")
+        boxes = page.eval_on_selector_all(".gallery-item img", "els => els.map(e => e.getBoundingClientRect().toJSON())")
+        assert len(boxes) == len(list(figs.glob("*.png")))
+        assert all(b["height"] <= 160 and b["width"] <= 400 for b in boxes), boxes[:3]
+        assert len({round(b["top"]) for b in boxes[:3]}) == 1, "the first thumbnails are not on one row"
+        assert page.evaluate("document.documentElement.scrollHeight") < 8000
+        toc = page.locator("#TOC, nav[role='doc-toc']")
+        if toc.count(): assert not any(p.stem in toc.first.inner_text() for p in figs.glob("*.png")), "the gallery's files are in 'On this page'"
+        page.locator(".gallery").scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "home_gallery.png"), full_page=False)
+        page.goto(f"{host}/index.html", wait_until="networkidle")
+        page.screenshot(path=str(SHOTS / "home.png"), full_page=False)
+    finally:
+        page.close(); srv.shutdown()
 
 
 def test_stage_copies_figure_subfolders(tmp_path):

@@ -2,7 +2,7 @@
 
 Starts `jupyter lab` headless on a free localhost port with a token, lists `nbs/`, opens a session on a notebook
 (as clicking it in Lab does), runs every code cell of that notebook in the server's kernel, and stops the server."""
-import json, os, re, shutil, socket, subprocess, sys, time, uuid
+import configparser, json, os, re, shutil, socket, subprocess, sys, time, uuid
 import urllib.error, urllib.request
 from pathlib import Path
 
@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NOTEBOOK = "nbs/00_energy.ipynb"            # small, and it checks itself: its tests are fastcore assertions
 TOKEN = uuid.uuid4().hex
-SKIP_FLAGS = {"slow", "gpu", "notest"}      # as nbdev_test: settings.ini's tst_flags
+def _tst_flags():
+    c = configparser.ConfigParser(); c.read(ROOT / "settings.ini")
+    return set(c["DEFAULT"]["tst_flags"].split())
+SKIP_FLAGS = _tst_flags()                   # as nbdev_test: settings.ini's tst_flags (notest, slow, gpu, cifar10)
 
 
 def free_port():
@@ -87,7 +90,7 @@ def test_lab_page_and_contents(lab):
 
 
 def code_cells(nb):
-    "The code cells nbdev_test would run: those without a skip flag (`#| slow`, `#| gpu`, `#| notest`)."
+    "The code cells nbdev_test would run: those without a skip flag (`#| slow`, `#| gpu`, `#| cifar10`, ...)."
     out = []
     for c in nb["cells"]:
         if c["cell_type"] != "code": continue

@@ -69,6 +69,7 @@ def test_wheel_and_sdist_contents(dist):
         entry = z.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
     assert {n.split("/")[-1] for n in names if re.fullmatch(r"weat_paper/[^/]+\.py", n)} == modules
     assert {n.split("/")[-1] for n in names if n.startswith("weat_paper/paper_tables/") and n.endswith(".csv")} == tables
+    assert "weat_paper/fixtures/cifar10_sample.npz" in names          # the real-image sample: get_dataset("cifar10-sample")
     assert f"Version: {C['version']}" in meta and "Requires-Python: >=3.10" in meta
     assert f"Summary: {C['description']}" in meta and "License: MIT" in meta
     assert all(f"Requires-Dist: {r}" in meta.replace(" (", "").replace(")", "") or f"Requires-Dist: {r}" in meta
@@ -77,6 +78,7 @@ def test_wheel_and_sdist_contents(dist):
     with tarfile.open(sdist) as t: snames = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
     assert {"settings.ini", "setup.py", "README.md", "LICENSE", "pyproject.toml"} <= snames
     assert {f"weat_paper/paper_tables/{t}" for t in tables} <= snames
+    assert "weat_paper/fixtures/cifar10_sample.npz" in snames
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +118,8 @@ assert torch.allclose(joint_energy(z, y), torch.tensor([0., -3.], dtype=torch.fl
 assert torch.allclose(joint_energy(z, y) - energy(z), F.cross_entropy(z, y, reduction='none'))
 tables = sorted(p.name for p in (Path(weat_paper.__file__).parent / 'paper_tables').glob('*.csv'))
 assert tables and len(paper_table(tables[0][:-4])) > 0
+from weat_paper.data import get_dataset
+assert len(get_dataset('cifar10-sample', 'test')) == 300          # the packaged real-image sample
 print(weat_paper.__version__)
 """, tmp_path)
     pkg, version = out.split()

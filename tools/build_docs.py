@@ -5,7 +5,7 @@ that is staged with a sidebar in the paper's order and the figure gallery on the
 `smalldocs` (which reads Quarto's `_quarto.yml`); KaTeX, taken once from the npm registry (`npm pack katex`, cached
 in `.cache/`), is copied into the site so the equations typeset with no network. `--serve PORT` serves the result on
 127.0.0.1. Where Quarto is installed, `nbdev_docs` builds the same notebooks with nbdev's own sidebar."""
-import argparse, functools, http.server, json, os, re, shutil, subprocess, sys, tarfile, tempfile, threading
+import argparse, functools, html, http.server, json, os, re, shutil, subprocess, sys, tarfile, tempfile, threading
 from pathlib import Path
 
 import yaml
@@ -112,32 +112,89 @@ def _figure_md(p, cmd, level="###"):
     return f"{level} {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}"
 
 
+def _table_md(p, cmd, level="####"):
+    "A saved table (figures/<stem>.md, written by `weat_paper.results.save_table`) as it goes on its notebook's page."
+    how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
+    return f"{level} {p.stem}\n\n{p.read_text(encoding='utf-8').strip()}\n\n{how}"
+
+
+def _ordered(files):
+    "Figure files in the paper's order: figures, appendix figures, tables, the rest."
+    kind = lambda stem: 0 if stem.startswith("fig") else 1 if stem.startswith("table") else 2
+    return sorted(files, key=lambda p: (kind(p.stem), _natural(p.stem)))
+
+
 def _pngs(figures):
     "figures/*.png in the paper's order: figures, appendix figures, tables, the rest."
-    kind = lambda stem: 0 if stem.startswith("fig") else 1 if stem.startswith("table") else 2
-    return sorted(Path(figures).glob("*.png"), key=lambda p: (kind(p.stem), _natural(p.stem)))
+    return _ordered(Path(figures).glob("*.png"))
+
+
+def _thumb(p, cmd):
+    "One gallery cell: the thumbnail (a link to the full figure), its name and the command that wrote it."
+    how = f"<code>{html.escape(cmd)}</code>" if cmd else "written by a notebook in <code>nbs/</code>"
+    return (f'<figure class="gallery-item"><a href="figures/{p.name}"><img src="figures/{p.name}" alt="{html.escape(p.stem)}"></a>'
+            f'<figcaption><strong>{html.escape(p.stem)}</strong><br>{how}</figcaption></figure>')
 
 
 def gallery(figures, notebooks):
-    "Markdown of the home page's gallery: every figures/*.png in the paper's order, each with the command that made it."
+    "Markdown of the home page's gallery: every figures/*.png as a thumbnail in a grid, in the paper's order, with the command that made it."
     pngs = _pngs(figures)
     if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
-    parts = ["## Figure gallery\n\nThe figures in `figures/`, in the paper's order, each with the command that wrote it."]
-    return "\n\n".join(parts + [_figure_md(p, figure_command(p.stem, notebooks)) for p in pngs])
+    cells = "\n".join(_thumb(p, figure_command(p.stem, notebooks)) for p in pngs)
+    return ("## Figure gallery\n\nThe figures in `figures/`, in the paper's order: each thumbnail opens the full figure, "
+            f"and under it is the command that wrote it.\n\n<div class=\"gallery\">\n{cells}\n</div>")
 
 
 def add_saved_figures(nb, figures):
-    """Show a notebook's saved figures on its page: nbdev_clean strips the plots from the committed notebook, so the
-    PNGs it wrote to figures/ go in a markdown cell after its first `save_figure` cell (else at the end)."""
-    own = [(p, src[1]) for p in _pngs(figures) if (src := figure_source(p.stem, _notebooks())) and src[0] == nb["stem"]]
+    """Show a notebook's saved figures and tables on its page: nbdev_clean strips the outputs from the committed
+    notebook, so the PNGs and tables (`.md`) it wrote to figures/ go in a markdown cell after its first `save_figure`
+    or `save_table` cell (else at the end); the tables render as HTML tables."""
+    owner = lambda p: (src := figure_source(p.stem, _notebooks())) and src[0] == nb["stem"] and src[1]
+    own = [(p, cmd) for p in _ordered([*Path(figures).glob("*.png"), *Path(figures).glob("*.md")]) if (cmd := owner(p))]
     if not own: return 0
     cell = {"cell_type": "markdown", "metadata": {}, "source": "\n\n".join(
         ["**Saved by this notebook** (from `figures/`; the notebooks are stored without their outputs):"]
-        + [_figure_md(p, cmd, "####") for p, cmd in own])}
+        + [_table_md(p, cmd) if p.suffix == ".md" else _figure_md(p, cmd, "####") for p, cmd in own])}
     cells = nb["cells"]
-    at = next((i + 1 for i, c in enumerate(cells) if c["cell_type"] == "code" and "save_figure(" in "".join(c["source"])), len(cells))
+    saves = ("save_figure(", "save_table(")
+    at = next((i + 1 for i, c in enumerate(cells) if c["cell_type"] == "code" and any(f in "".join(c["source"]) for f in saves)), len(cells))
     cells.insert(at, cell)
     return len(own)
+
+
+def escape_docstrings(nb):
+    """Escape Markdown in the docstrings `show_doc` wrote: they are plain text (`w*CE(x) + beta*w*KL`), and an unescaped
+    `*` or `_` would start emphasis and vanish. show_doc puts a docstring on its own line, in a markdown output, as
+    `*text*`; returns how many were escaped."""
+    n = 0
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            md = o.get("data", {}).get("text/markdown")
+            if md is None: continue
+            text = "".join(md) if isinstance(md, list) else md
+            def esc(m):
+                nonlocal n; n += 1
+                parts = re.split(r"(`[^`]*`)", m.group(1))          # code spans stay as they are
+                return "*" + "".join(q if q.startswith("`") else re.sub(r"([*_\\])", r"\\\1", q) for q in parts) + "*"
+            new = re.sub(r"^\*(?!\*)(.+?)\*$", esc, text, flags=re.M)
+            o["data"]["text/markdown"] = new
+    return n
+
+
+# Wide code, equations and tables scroll inside the column instead of overflowing it; the gallery is a grid of thumbnails.
+SITE_CSS = """
+main pre, main div.sourceCode { overflow-x: auto; max-width: 100%; }
+main pre code { white-space: pre; }
+main .katex-display { overflow-x: auto; overflow-y: hidden; max-width: 100%; padding: 0.2em 0; }
+main table { display: block; overflow-x: auto; max-width: 100%; }
+main table td { white-space: nowrap; }
+main .cell-output-display { overflow-x: auto; max-width: 100%; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 1rem; margin: 1rem 0; }
+.gallery-item { margin: 0; border: 1px solid #dee2e6; border-radius: 4px; padding: 0.4rem; background: #fff; }
+.gallery-item img { width: 100%; height: 150px; object-fit: contain; display: block; }
+.gallery-item figcaption { font-size: 0.75rem; margin-top: 0.3rem; overflow-wrap: anywhere; }
+.gallery-item figcaption code { font-size: 0.7rem; white-space: normal; overflow-wrap: anywhere; }
+"""
 
 
 def katex_dist(cache=ROOT / ".cache"):
@@ -163,6 +220,7 @@ def katex_dist(cache=ROOT / ".cache"):
 def localise(site, dist, site_url=None):
     "Make `site` work offline: KaTeX copied into site_libs/katex instead of the CDN, no web fonts, links to the hosted docs made relative."
     shutil.copytree(dist, site / "site_libs" / "katex", dirs_exist_ok=True)
+    (site / "site_libs" / "weat.css").write_text(SITE_CSS, encoding="utf-8")
     for css in (site / "site_libs").rglob("*.css"):           # the Bootswatch themes @import Google Fonts
         text = css.read_text(encoding="utf-8")
         new = re.sub(r"@import\s+url\(\s*[\"']?https?://[^)]*\)\s*;?", "", text)
@@ -172,6 +230,7 @@ def localise(site, dist, site_url=None):
         text = page.read_text(encoding="utf-8")
         up = "../" * (len(page.relative_to(site).parts) - 1)
         new = CDN_KATEX.sub(f"{up}site_libs/katex", text)
+        if "site_libs/weat.css" not in new: new = new.replace("</head>", f'<link rel="stylesheet" href="{up}site_libs/weat.css">\n</head>', 1)
         if hosted: new = hosted.sub(lambda m: up or "./", new)   # nbdev's cross-references name the hosted site
         if new != text: page.write_text(new, encoding="utf-8")
 
@@ -200,6 +259,7 @@ def _stage(proc, stage, figures):
             d["cells"].append({"cell_type": "markdown", "metadata": {}, "source": gallery(figures, _notebooks())})
         else:
             add_saved_figures({**d, "stem": nb.stem}, figures)
+        escape_docstrings(d)
         (stage / f"{out}.ipynb").write_text(json.dumps(d), encoding="utf-8")
         stems.append((nb.stem, out))
     order = {src: out for src, out in stems}
@@ -268,6 +328,8 @@ def build(out=ROOT / "_docs", quiet=True, proc=True, figures=None):
         site = smalldocs_build(stage, quiet=quiet)
         if not quiet:
             for w in site.warnings: print("warning:", w, file=sys.stderr)
+        if (stage / "figures").is_dir():              # the gallery's <img> tags are raw HTML, which the renderer does not follow
+            shutil.copytree(stage / "figures", stage / "_site" / "figures", dirs_exist_ok=True)
         localise(stage / "_site", dist, cfg.get("website", {}).get("site-url"))
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(stage / "_site", out)

@@ -4,9 +4,8 @@
 
 # %% auto #0
 __all__ = ['SUBSETS', 'DELTA_LABELS', 'sample_statistics', 'attacked_statistics', 'energy_subsets', 'run_split',
-           'retrain_on_subsets', 'class_energy', 'correlations', 'energy_bins', 'delta_energy_frame',
-           'plot_delta_energy', 'plot_subset_errors', 'plot_energy_by_correctness', 'plot_pm_energy',
-           'plot_class_energy', 'plot_energy_bins']
+           'retrain_on_subsets', 'phases', 'dynamics_frame', 'scatter_epochs', 'delta_energy_table', 'dynamics_summary',
+           'class_energy', 'correlations', 'energy_bins', 'delta_energy_frame']
 
 # %% ../nbs/10_analysis.ipynb #20fdbf90
 import numpy as np
@@ -15,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from .energy import energy, joint_energy
 from .losses import probabilistic_margin
-from .utils import check_choice, check_range
+from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/10_analysis.ipynb #ad93f7bd
 @torch.no_grad()
@@ -32,8 +31,7 @@ def _stats(model, x, y, batch_size, device):
 def sample_statistics(model, x, y, x_adv=None, batch_size=256, device=None):
     "One row per sample: E(x), E(x,y), p(y|x), PM, entropy, prediction; with `x_adv` the same on x* and the ΔE's."
     device = device or next(model.parameters()).device
-    was = model.training; model.eval()
-    try:
+    with evaluating(model):
         cols = ["E_x", "E_xy", "p_y", "pm", "entropy", "pred"]
         df = pd.DataFrame(_stats(model, x, y, batch_size, device), columns=cols)
         df.insert(0, "y", y.cpu().numpy()); df["pred"] = df.pred.astype(int); df["correct"] = df.pred == df.y
@@ -42,7 +40,6 @@ def sample_statistics(model, x, y, x_adv=None, batch_size=256, device=None):
             df = pd.concat([df, adv], axis=1); df["pred_adv"] = df.pred_adv.astype(int); df["correct_adv"] = df.pred_adv == df.y
             df["dE_x"], df["dE_xy"] = df.E_x - df.E_x_adv, df.E_xy - df.E_xy_adv
         return df
-    finally: model.train(was)
 
 # %% ../nbs/10_analysis.ipynb #c045002d
 def attacked_statistics(model, x, y, attack="pgd", eps=8/255, steps=None, batch_size=256, seed=0, device=None, **options):
@@ -84,17 +81,16 @@ def energy_subsets(stats, n_energy=None, seed=0):
 # %% ../nbs/10_analysis.ipynb #730a5bd0
 def run_split(run, split="train", root=None):
     "The `ImageSet` a run of `weat_paper.train` used as its 'train' (after hold-out and train_idx), 'val' or 'test' split."
-    from weat_paper.train import load_run, _load_data
-    from weat_paper.utils import project_root
-    from pathlib import Path
+    from weat_paper.runs import load_run, run_data
     check_choice("split", split, ("train", "val", "test"))
-    run = load_run(run) if isinstance(run, (str, Path)) else run
-    tr, val, test = _load_data(run.config, Path(root) if root is not None else project_root() / "data")
+    tr, val, test = run_data(load_run(run).config, root)
     return dict(train=tr, val=val, test=test)[split]
 
 def retrain_on_subsets(run, n_energy=None, seed=0, subsets=SUBSETS, root=None, device="auto", progress=False, runs=None):
     "Tab. C, Tab. D and, per training set (full, I, C, H, L), the test clean and PGD-20 error (%) of the retrained run."
-    from weat_paper.train import load_run, train, run_dir_for, TRAIN_DEFAULTS
+    from weat_paper.runs import load_run, run_dir_for
+    from weat_paper.config import TRAIN_DEFAULTS
+    from weat_paper.train import train
     from weat_paper.evaluate import evaluate
     from pathlib import Path
     for s in subsets: check_choice("subset", s, SUBSETS)
@@ -114,6 +110,72 @@ def retrain_on_subsets(run, n_energy=None, seed=0, subsets=SUBSETS, root=None, d
         rows.append(dict(subset=s, n_train=len(data) if s == "full" else int(keep[s].sum()), clean_error=100 - acc["clean"],
                          robust_error=100 - acc["pgd20"], run_dir=str(d)))
     return dict(stats=stats, keep=keep, thresholds=thr, table_c=tab_c, table_d=tab_d, errors=pd.DataFrame(rows))
+
+# %% ../nbs/10_analysis.ipynb #737f8c8b
+def _sse(x, y):
+    if len(x) < 2: return 0.0
+    A = np.c_[x, np.ones_like(x)]
+    r = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    return float(r @ r)
+
+def phases(values, epochs=None, min_len=2):
+    "Three-segment least-squares fit of a curve: {'b1', 'b2' (first epochs of phases 2 and 3), 'slopes' per phase}."
+    y = np.asarray(values, dtype=float)
+    x = np.arange(1, len(y) + 1, dtype=float) if epochs is None else np.asarray(epochs, dtype=float)
+    n = len(y)
+    if n < 3 * min_len: raise ValueError(f"phases need at least {3 * min_len} epochs, got {n}")
+    best = (np.inf, None, None)
+    for i in range(min_len, n - 2 * min_len + 1):
+        s1 = _sse(x[:i], y[:i])
+        for j in range(i + min_len, n - min_len + 1):
+            sse = s1 + _sse(x[i:j], y[i:j]) + _sse(x[j:], y[j:])
+            if sse < best[0] - 1e-12: best = (sse, i, j)
+    _, i, j = best
+    slope = lambda a, b: float(np.polyfit(x[a:b], y[a:b], 1)[0])
+    return {"b1": int(x[i]), "b2": int(x[j]), "slopes": (slope(0, i), slope(i, j), slope(j, n))}
+
+# %% ../nbs/10_analysis.ipynb #cc0da155
+def _runs(runs):
+    "A run, a run directory or a list of them, as a list of `Run`s."
+    from weat_paper.runs import Run, load_run
+    return [r if isinstance(r, Run) else load_run(r) for r in (runs if isinstance(runs, (list, tuple)) else [runs])]
+
+def dynamics_frame(runs):
+    "Per-epoch ΔE(x), ΔE(x,y) (train and test tracked points) and robust test error of `runs`, one row per run and epoch."
+    rows = []
+    for r in _runs(runs):
+        m = r.metrics
+        rows.append(pd.DataFrame({"method": r.config["method"], "epoch": m.epoch, "train_dE_x": m.train_dE_x, "test_dE_x": m.test_dE_x,
+                                  "train_dE_xy": m.train_dE_xy, "robust_test_error": 1 - m.test_pgd_acc,
+                                  "test_error": 1 - m.test_acc}))
+    return pd.concat(rows, ignore_index=True)
+
+def scatter_epochs(run, k=3):
+    "`k` tracked epochs spread over the run: first, middle(s), last (the last alone when `k` is 1)."
+    ep = _runs(run)[0].epochs_tracked
+    if k < 2 or len(ep) < 2: return ep[-1:]
+    return sorted({ep[i * (len(ep) - 1) // (k - 1)] for i in range(k)})
+
+def delta_energy_table(runs):
+    "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
+    out = []
+    for r in _runs(runs):
+        last, b = r.metrics.iloc[-1], r.status.get("best_epoch")
+        best = r.metrics[r.metrics.epoch == b].iloc[0] if b else last
+        out.append({"method": r.config["method"], "seed": r.config.get("seed"), "epochs": int(last.epoch),
+                    "train_dE_x": last.train_dE_x, "test_dE_x": last.test_dE_x, "train_dE_xy": last.train_dE_xy,
+                    "test_dE_xy": last.test_dE_xy, "best_epoch": b, "clean_acc": best.test_acc, "pgd_acc": best.test_pgd_acc})
+    return pd.DataFrame(out)
+
+def dynamics_summary(runs):
+    "Per run: mean ΔE(x) of training points (first, lowest, last epoch), robust test error (best, last), the tracker's steep-fall epoch."
+    rows = []
+    for r in _runs(runs):
+        m = r.metrics
+        rows.append({"method": r.config["method"], "epochs": int(m.epoch.iloc[-1]), "dE_x_first": m.train_dE_x.iloc[0],
+                     "dE_x_lowest": m.train_dE_x.min(), "dE_x_last": m.train_dE_x.iloc[-1], "robust_error_best": 1 - m.test_pgd_acc.max(),
+                     "robust_error_last": 1 - m.test_pgd_acc.iloc[-1], "steep_fall_epoch": r.status.get("overfitting_onset")})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/10_analysis.ipynb #066093a9
 def class_energy(stats, classes=None):
@@ -149,105 +211,3 @@ def delta_energy_frame(stats, accuracy):
     return pd.concat([stats[m][list(DELTA_LABELS)].rename(columns=DELTA_LABELS).melt(var_name="energy", value_name="delta")
                       .assign(model=m, robust_acc=accuracy[m]) for m in order], ignore_index=True)[["model", "robust_acc", "energy", "delta"]]
 
-def plot_delta_energy(stats, accuracy, reported=None, linthresh=0.1, title=None):
-    "Fig. 4: box plots of signed ΔE(x), ΔE(x,y) per model (symlog axis), ordered by and labelled with robust accuracy (%)."
-    import matplotlib.pyplot as plt, seaborn as sns
-    from weat_paper.utils import set_style
-    set_style()
-    df = delta_energy_frame(stats, accuracy)
-    order = list(dict.fromkeys(df.model))
-    fig, ax = plt.subplots(figsize=(1.4 * len(order) + 2, 4.2))
-    sns.boxplot(df, x="model", y="delta", hue="energy", order=order, ax=ax, fliersize=1.5, linewidth=0.8)
-    ax.set_yscale("symlog", linthresh=linthresh); ax.axhline(0, color="k", lw=0.6)
-    ax.set(xlabel="", ylabel="E(·) − E(·*)  (symlog)"); ax.set_title(title, pad=26 if reported else 16)
-    ax.tick_params(axis="x", rotation=20)
-    for i, m in enumerate(order):
-        txt = f"{accuracy[m]:.1f}%" + (f"\n[{reported[m]:.1f}%]" if reported and reported.get(m) is not None else "")
-        ax.text(i, 1.01, txt, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
-    ax.legend(title="", loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    return fig, df
-
-# %% ../nbs/10_analysis.ipynb #a05dbdbd
-def plot_subset_errors(errors):
-    "Fig. 5a / J3–4: test clean and PGD-20 error (%) of the runs trained on each training set."
-    import matplotlib.pyplot as plt, seaborn as sns
-    from weat_paper.utils import set_style
-    set_style()
-    df = errors.melt(id_vars=["subset"], value_vars=["robust_error", "clean_error"], var_name="error", value_name="percent")
-    df["error"] = df.error.map({"robust_error": "robust (PGD-20)", "clean_error": "clean"})
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
-    for ax, (name, d) in zip(axes, df.groupby("error", sort=False)):
-        sns.barplot(d, x="subset", y="percent", ax=ax, color=sns.color_palette()[0 if name == "clean" else 3])
-        lo, hi = d.percent.min(), d.percent.max()
-        ax.set(title=f"{name} test error", ylabel="error (%)", xlabel="training set", ylim=(max(0, lo - (hi - lo) - 1), hi + (hi - lo) * 0.3 + 0.5))
-        for p, v in zip(ax.patches, d.percent): ax.annotate(f"{v:.1f}", (p.get_x() + p.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
-    fig.tight_layout()
-    return fig, df
-
-def plot_energy_by_correctness(stats, col="E_x"):
-    "Fig. J1: box plots of the energy of all samples, of the correctly classified and of the misclassified ones."
-    import matplotlib.pyplot as plt, seaborn as sns
-    from weat_paper.utils import set_style
-    set_style()
-    groups = {"all": stats, "correct": stats[stats.correct], "misclassified": stats[~stats.correct]}
-    df = pd.concat([g[[col]].assign(samples=f"{k} ({len(g)})") for k, g in groups.items()], ignore_index=True)
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    sns.boxplot(df, x="samples", y=col, ax=ax, fliersize=1.5, linewidth=0.8, color=sns.color_palette()[0])
-    ax.set(xlabel="", ylabel={"E_x": "E(x)", "E_xy": "E(x,y)"}.get(col, col))
-    return fig, df
-
-def plot_pm_energy(stats, on="adv", max_points=5000, seed=0):
-    "Fig. 5b, c: PM against E(x,y) and against E(x) (natural or adversarial points), correlations in the titles."
-    import matplotlib.pyplot as plt, seaborn as sns
-    from weat_paper.utils import set_style
-    check_choice("on", on, ("adv", "nat"))
-    set_style()
-    sfx = "_adv" if on == "adv" else ""
-    cols = {f"pm{sfx}": "PM", f"E_xy{sfx}": "E(x,y)", f"E_x{sfx}": "E(x)"}
-    df = stats[list(cols)].rename(columns=cols).assign(correct=stats[f"correct{sfx}"].values)
-    corr = correlations(df, [("PM", "E(x,y)"), ("PM", "E(x)")])
-    show = df.sample(min(len(df), max_points), random_state=seed)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    for ax, (_, r) in zip(axes, corr.iterrows()):
-        sns.scatterplot(show, x=r.y, y="PM", hue="correct", hue_order=[True, False], s=8, alpha=0.5, linewidth=0, ax=ax)
-        ax.set(title=f"PM vs {r.y}: Pearson {r.pearson:.2f}, Spearman {r.spearman:.2f}",
-               xlabel={"E(x,y)": "E(x*,y)", "E(x)": "E(x*)"}[r.y] if on == "adv" else r.y, ylabel="PM" + ("_adv" if on == "adv" else ""))
-        ax.legend(title="correct" + (" on x*" if on == "adv" else ""), fontsize=8)
-    fig.tight_layout()
-    return fig, df, corr
-
-# %% ../nbs/10_analysis.ipynb #e7921db6
-def plot_class_energy(table, energy_col="E_x"):
-    "Fig. 5d: per class, probabilistic error rate 1 - p(y|x), entropy and mean energy, classes ordered by error."
-    import matplotlib.pyplot as plt, seaborn as sns
-    from weat_paper.utils import set_style
-    set_style()
-    t = table.sort_values("prob_error").reset_index(drop=True)
-    lab = (t["class"] if "class" in t else t.y).astype(str)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharex=True)
-    for ax, (col, name) in zip(axes, [("prob_error", "probabilistic error 1 − p(y|x)"), ("entropy", "entropy"),
-                                      (energy_col, {"E_x": "mean E(x)", "E_xy": "mean E(x,y)"}.get(energy_col, energy_col))]):
-        sns.barplot(x=lab, y=t[col], ax=ax, order=list(lab), color=sns.color_palette()[0])
-        ax.set(title=name, xlabel="class", ylabel="")
-        ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
-    return fig, t
-
-def plot_energy_bins(stats, col="E_x", delta="dE_x", n_bins=10):
-    "Fig. I: box plots of ΔE(x) per equal-width bin of E(x), coloured by the number of samples in the bin."
-    import matplotlib.pyplot as plt, seaborn as sns
-    from weat_paper.utils import set_style
-    set_style()
-    b = energy_bins(stats, col, n_bins)
-    counts = b.groupby("bin").size()
-    norm = plt.Normalize(counts.min(), counts.max()); cmap = plt.get_cmap("viridis")
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    bp = ax.boxplot([b[delta][b.bin == c].values for c in counts.index], patch_artist=True, widths=0.7,
-                    flierprops=dict(markersize=1.5), medianprops=dict(color="k"))
-    for box, c in zip(bp["boxes"], counts): box.set_facecolor(cmap(norm(c)))
-    ax.set_xticks(range(1, len(counts) + 1), [f"{c:g}" for c in counts.index])
-    ax.axhline(0, color="k", lw=0.6)
-    ax.set(xlabel={"E_x": "E(x)", "E_xy": "E(x,y)"}.get(col, col) + " (bin centre)", ylabel=DELTA_LABELS.get(delta, delta))
-    ax.tick_params(axis="x", rotation=45)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="samples in bin")
-    return fig, b.assign(bin_count=b.bin.map(counts))

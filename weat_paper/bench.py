@@ -8,8 +8,7 @@ __all__ = ['BENCH_METHODS', 'GOALS', 'time_paired', 'paired_ratio', 'bench_data'
 
 # %% ../nbs/11_benchmark.ipynb #63643d05
 import argparse, json, math, os, platform, statistics, sys, time
-from contextlib import ExitStack, nullcontext
-from unittest import mock
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -115,7 +114,7 @@ def benchmark(device="auto", arch="smallcnn", batch_size=128, steps=10, dataset=
     def step(method, share=share_clean):
         spec = _train.method_spec(method)
         beta = default_beta(method)
-        def f(): _train.train_step(fmodel, opt, x, y, spec, beta, eps, alpha, steps, acc=acc, amp=amp, share_clean=share)
+        def f(): _train.train_step(fmodel, opt, x, y, spec, beta, eps=eps, alpha=alpha, steps=steps, acc=acc, amp=amp, share_clean=share)
         return f
     def attack():
         with ctx(): pgd(fmodel, x, y, eps, alpha, steps, loss="ce", validate=False)
@@ -169,13 +168,18 @@ def _summarise(times, options, machine, n_epoch, seconds):
 # %% ../nbs/11_benchmark.ipynb #a2ecda61
 class _HostSync(RuntimeError): pass
 
+@contextmanager
 def no_host_sync():
     "A context in which reading a tensor's value into Python (item, float, int, bool, tolist, numpy) raises."
     def boom(self, *a, **k): raise _HostSync("host synchronisation inside a training step")
-    names = ("item", "__float__", "__int__", "__bool__", "tolist", "numpy")
-    stack = ExitStack()
-    for n in names: stack.enter_context(mock.patch.object(torch.Tensor, n, boom))
-    return stack
+    saved = {n: torch.Tensor.__dict__.get(n) for n in ("item", "__float__", "__int__", "__bool__", "tolist", "numpy")}
+    try:
+        for n in saved: setattr(torch.Tensor, n, boom)
+        yield
+    finally:
+        for n, f in saved.items():
+            if f is None: delattr(torch.Tensor, n)      # it was inherited: remove the guard, the base's method shows again
+            else: setattr(torch.Tensor, n, f)
 
 # %% ../nbs/11_benchmark.ipynb #cd7b7f85
 def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128, steps=10, dataset="digits", rows=15, sort_by=None, root=None):

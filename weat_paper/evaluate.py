@@ -13,7 +13,7 @@ import torch.nn as nn
 from .attacks import pgd, check_images, check_labels
 from .data import get_dataset
 from .models import load_model
-from .utils import check_choice, check_range, get_device, versions, project_root
+from .utils import check_choice, check_range, get_device, versions, project_root, progress_bar
 
 # %% ../nbs/06_evaluate.ipynb #cac9e94f
 ATTACKS = ("clean", "pgd20", "autoattack")
@@ -35,16 +35,17 @@ def predict(model, x, batch_size=256):
 def _forked(device):
     return torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
 
-def pgd_robust(model, x, y, eps=8/255, alpha=2/255, steps=20, batch_size=256, seed=0):
-    "Per-sample robustness (bool) of `model` (eval mode) under ℓ∞ CE-PGD with a uniform random start."
+def pgd_robust(model, x, y, eps=8/255, alpha=2/255, steps=20, batch_size=256, seed=0, progress=False):
+    "Per-sample robustness (bool) of `model` (eval mode) under ℓ∞ CE-PGD with a uniform random start; `progress`: a bar over the images."
     dev = next(model.parameters()).device
     out = []
-    with _forked(dev):
+    with _forked(dev), progress_bar(len(x), f"PGD-{steps}", progress) as bar:
         torch.manual_seed(seed)
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
             xa = pgd(model, xb, yb, eps=eps, alpha=alpha, steps=steps, loss="ce", validate=False)
             with torch.no_grad(): out.append((model(xa).argmax(-1) == yb).cpu())
+            bar.update(len(yb)); bar.set_postfix(robust=int(sum(o.sum() for o in out)))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.bool)
 
 # %% ../nbs/06_evaluate.ipynb #3e20f6a2
@@ -64,8 +65,8 @@ def _write_json(path, obj):
     tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
 
 def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=256, seed=0, state_path=None,
-                      progress=None):
-    "Per-sample robustness (bool) under AutoAttack standard (ℓ∞), resumable through `state_path`."
+                      progress=False, callback=None):
+    "Per-sample robustness (bool) under AutoAttack standard (ℓ∞), resumable through `state_path`; `progress`: a bar per attack."
     from pyautoattack import AutoAttack
     for a in attacks: check_choice("AutoAttack attack", a, AA_STANDARD)
     dev = next(model.parameters()).device
@@ -87,16 +88,19 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
     try:
         for a in attacks:
             aa.attacks_to_run = [a]
-            for c, i in enumerate(chunks):
-                if [a, c] in state["done"]: continue
-                idx = i + robust[i:i + batch_size].nonzero().flatten()
-                if len(idx):
-                    with _forked(dev):
-                        x_adv, _ = aa.run_standard_evaluation(x[idx].to(dev), y[idx].to(dev), batch_size=len(idx))
-                    robust[idx] = predict(model, x_adv, batch_size).eq(y[idx])
-                state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
-                if state_path is not None: _write_json(state_path, state)
-                if progress is not None: progress(a, c, int(robust.sum()))
+            with progress_bar(len(x), f"AutoAttack {a}", progress) as bar:
+                for c, i in enumerate(chunks):
+                    n_chunk = min(batch_size, len(x) - i)
+                    if [a, c] in state["done"]: bar.update(n_chunk); continue          # done before a restart
+                    idx = i + robust[i:i + batch_size].nonzero().flatten()
+                    if len(idx):
+                        with _forked(dev):
+                            x_adv, _ = aa.run_standard_evaluation(x[idx].to(dev), y[idx].to(dev), batch_size=len(idx))
+                        robust[idx] = predict(model, x_adv, batch_size).eq(y[idx])
+                    state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
+                    if state_path is not None: _write_json(state_path, state)
+                    bar.update(n_chunk); bar.set_postfix(robust=int(robust.sum()))
+                    if callback is not None: callback(a, c, int(robust.sum()))
             state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
             if state_path is not None: _write_json(state_path, state)
     finally:
@@ -119,8 +123,8 @@ def _load(model_or_run_dir, checkpoint, device):
 
 def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=None, n_autoattack=None,
              batch_size=256, eps=None, alpha=2/255, root=None, device="auto", seed=0, checkpoint="best.pt",
-             autoattack_attacks=AA_STANDARD, force=False, progress=None):
-    "Accuracy (%) per attack in `attacks` (clean, pgd20, autoattack) on the first `n` images of a seeded permutation of `split`."
+             autoattack_attacks=AA_STANDARD, force=False, progress=True, callback=None):
+    "Accuracy (%) per attack in `attacks` (clean, pgd20, autoattack) on the first `n` images of a seeded permutation of `split`; `progress`: bars for PGD-20 and each AutoAttack attack."
     for a in attacks: check_choice("attack", a, ATTACKS)
     check_choice("split", split, ("train", "test"))
     check_range("batch_size", batch_size, 0, lo_open=True, integer=True)
@@ -149,15 +153,15 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
         t0 = time.time()
         extra = {}
         if a == "clean": ok = predict(model, x, batch_size).eq(y)
-        elif a == "pgd20": ok = pgd_robust(model, x, y, eps, alpha, 20, batch_size, seed)
+        elif a == "pgd20": ok = pgd_robust(model, x, y, eps, alpha, 20, batch_size, seed, progress)
         else:
             state = run_dir / "autoattack_state.json" if run_dir is not None else None
             ok = autoattack_robust(model, x[:n_aa], y[:n_aa], eps, tuple(autoattack_attacks), batch_size, seed,
-                                   state, progress)
+                                   state, progress, callback)
             if state is not None and state.exists():
                 extra["by_attack"] = json.loads(state.read_text())["by_attack"]; state.unlink()
             if n_aa < len(idx):    # on a subset, PGD-20 on the same images, to compare like with like
-                extra["pgd20_same_images"] = 100 * pgd_robust(model, x[:n_aa], y[:n_aa], eps, alpha, 20, batch_size, seed).double().mean().item()
+                extra["pgd20_same_images"] = 100 * pgd_robust(model, x[:n_aa], y[:n_aa], eps, alpha, 20, batch_size, seed, progress).double().mean().item()
         record["results"][a] = dict(accuracy=100 * ok.double().mean().item(), settings=settings[a],
                                     seconds=round(time.time() - t0, 2), **extra)
         if path is not None: _write_json(path, dict(record, versions=versions()))

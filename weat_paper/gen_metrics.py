@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from .attacks import check_images
-from .utils import check_choice, check_range, get_device
+from .utils import check_choice, check_range, evaluating, get_device
 
 # %% ../nbs/08_gen_metrics.ipynb #f3a38b21
 def _psd_sqrt(a):
@@ -81,13 +81,11 @@ def classifier_features(model, images, batch_size=500):
     dev = next(model.parameters()).device
     feats, logits = [], []
     hook = _last_linear(model).register_forward_hook(lambda m, inp, out: feats.append(inp[0].flatten(1).float().cpu()))
-    was_training = model.training
-    model.eval()
     try:
-        for i in range(0, len(images), batch_size):
-            logits.append(model(images[i:i + batch_size].to(dev, torch.float32)).float().cpu())
-    finally:
-        hook.remove(); model.train(was_training)
+        with evaluating(model):
+            for i in range(0, len(images), batch_size):
+                logits.append(model(images[i:i + batch_size].to(dev, torch.float32)).float().cpu())
+    finally: hook.remove()
     return torch.cat(feats), torch.cat(logits)
 
 @torch.no_grad()
@@ -99,21 +97,19 @@ def classifier_lpips(model, a, b, batch_size=500):
     if not convs: raise ValueError(f"{type(model).__name__} has no nn.Conv2d layer for LPIPS")
     acts = []
     hooks = [c.register_forward_hook(lambda m, i, o: acts.append(o)) for c in convs]
-    was_training = model.training
-    model.eval()
     out = []
     try:
-        for i in range(0, len(a), batch_size):
-            acts.clear(); model(a[i:i + batch_size].to(dev, torch.float32)); fa = list(acts)
-            acts.clear(); model(b[i:i + batch_size].to(dev, torch.float32)); fb = list(acts)
-            d = 0.
-            for u, v in zip(fa, fb):
-                u = u / (u.norm(dim=1, keepdim=True) + 1e-10); v = v / (v.norm(dim=1, keepdim=True) + 1e-10)
-                d = d + ((u - v) ** 2).sum(1).mean((-2, -1))
-            out.append(d.float().cpu())
+        with evaluating(model):
+            for i in range(0, len(a), batch_size):
+                acts.clear(); model(a[i:i + batch_size].to(dev, torch.float32)); fa = list(acts)
+                acts.clear(); model(b[i:i + batch_size].to(dev, torch.float32)); fb = list(acts)
+                d = 0.
+                for u, v in zip(fa, fb):
+                    u = u / (u.norm(dim=1, keepdim=True) + 1e-10); v = v / (v.norm(dim=1, keepdim=True) + 1e-10)
+                    d = d + ((u - v) ** 2).sum(1).mean((-2, -1))
+                out.append(d.float().cpu())
     finally:
         for h in hooks: h.remove()
-        model.train(was_training)
     return torch.cat(out)
 
 # %% ../nbs/08_gen_metrics.ipynb #8cb13498

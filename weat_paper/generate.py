@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['INITS', 'PRESETS', 'NOISE', 'DEFAULT_RUNS', 'ClassPCA', 'fit_class_pca', 'pca_init', 'gaussian_init', 'random_init',
-           'sgld_sample', 'sample_images', 'mean_joint_energy', 'get_classifier', 'class_pca', 'sgld_energy_frame',
-           'plot_sgld_energy', 'plot_image_grid']
+           'sgld_sample', 'sample_images', 'mean_joint_energy', 'class_accuracy', 'get_classifier', 'class_pca',
+           'sgld_energy_frame']
 
 # %% ../nbs/07_generate.ipynb #1f6d8a00
 import math
@@ -15,7 +15,7 @@ import torch
 from .energy import joint_energy
 from .attacks import check_images, check_labels
 from .models import save_checkpoint
-from .utils import check_choice, check_range
+from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/07_generate.ipynb #f8afc6a2
 @dataclass
@@ -153,33 +153,31 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     dev = next(model.parameters()).device
     std = math.sqrt(noise_var) if noise == "eq7" else noise_var * (math.sqrt(2 * step_size) if noise_factor is None else noise_factor)
     gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
-    was_training = model.training
-    model.eval()
     outs, energies = [], []
     bar = _progress(steps * math.ceil(len(y) / batch_size), progress, "SGLD")
     try:
-        for i in range(0, len(y), batch_size):
-            x = x0[i:i + batch_size].to(dev, torch.float32).detach()
-            yb = y[i:i + batch_size].to(dev)
-            v = torch.zeros_like(x)
-            track = []
-            for _ in range(steps):
-                with torch.enable_grad():
-                    x.requires_grad_(True)
-                    logits = model(x)
-                    g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
-                if track_energy: track.append((-logits).detach().cpu())
-                v = friction * v - 0.5 * step_size * g
-                noise_t = torch.randn(x.shape, generator=gen, device=dev) * std if std > 0 else 0.
-                x = (x.detach() + v + noise_t).clamp_(0, 1)
-                bar.update(1)
-            if track_energy:
-                with torch.no_grad(): track.append((-model(x)).cpu())
-                energies.append(torch.stack(track))
-            outs.append(x.detach().cpu())
+        with evaluating(model):
+            for i in range(0, len(y), batch_size):
+                x = x0[i:i + batch_size].to(dev, torch.float32).detach()
+                yb = y[i:i + batch_size].to(dev)
+                v = torch.zeros_like(x)
+                track = []
+                for _ in range(steps):
+                    with torch.enable_grad():
+                        x.requires_grad_(True)
+                        logits = model(x)
+                        g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
+                    if track_energy: track.append((-logits).detach().cpu())
+                    v = friction * v - 0.5 * step_size * g
+                    noise_t = torch.randn(x.shape, generator=gen, device=dev) * std if std > 0 else 0.
+                    x = (x.detach() + v + noise_t).clamp_(0, 1)
+                    bar.update(1)
+                if track_energy:
+                    with torch.no_grad(): track.append((-model(x)).cpu())
+                    energies.append(torch.stack(track))
+                outs.append(x.detach().cpu())
     finally:
         bar.close()
-        model.train(was_training)
     x = torch.cat(outs)
     return (x, torch.cat(energies, 1)) if track_energy else x
 
@@ -206,16 +204,20 @@ def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
     dev = next(model.parameters()).device
     labels = torch.as_tensor(labels).long()
     k = int(num_classes or int(labels.max()) + 1)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         tot = torch.zeros(k, dtype=torch.float64, device=dev)
         for i in range(0, len(labels), batch_size):
             yb = labels[i:i + batch_size].to(dev)
             tot.index_add_(0, yb, joint_energy(model(images[i:i + batch_size].to(dev)), yb).double())
-    finally:
-        model.train(was_training)
     return (tot.cpu() / torch.bincount(labels.cpu(), minlength=k).clamp(min=1)).float()
+
+# %% ../nbs/07_generate.ipynb #445665dd
+@torch.no_grad()
+def class_accuracy(model, images, labels, batch_size=1000):
+    "Share of `images` that `model` classifies as `labels` (the classes they were generated for)."
+    dev = next(model.parameters()).device
+    pred = torch.cat([model(b.to(dev)).argmax(1).cpu() for b in images.split(batch_size)])
+    return float(pred.eq(torch.as_tensor(labels).cpu()).float().mean())
 
 # %% ../nbs/07_generate.ipynb #0384bcc6
 _DIGITS_AT = dict(eps=0.1, alpha=0.04, steps=3, epochs=6, batch_size=64, eval_steps=3, track_n=32)
@@ -239,12 +241,10 @@ def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_datase
 
 def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=None, device="cpu"):
     "The per-class PCA of `dataset`'s training split, fitted once and cached in runs/pca/."
-    import re
     from weat_paper.data import get_dataset
-    from weat_paper.utils import project_root
+    from weat_paper.utils import dataset_slug, project_root
     data = get_dataset(dataset, "train", root=root or project_root() / "data")
-    name = re.sub(r"[^A-Za-z0-9.-]+", "-", dataset.split("/")[-1] if dataset.startswith("folder:") else dataset)
-    cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{name}_rv{retained_variance}.pt"
+    cache = Path(cache_dir or project_root() / "runs" / "pca") / f"{dataset_slug(dataset)}_rv{retained_variance}.pt"
     return fit_class_pca(data.x, data.y, retained_variance, num_classes=data.num_classes, cache=cache, device=device)
 
 # %% ../nbs/07_generate.ipynb #5337c762
@@ -261,27 +261,3 @@ def sgld_energy_frame(energies, y, reference=None):
     if reference is not None: df["E_reference"] = float(torch.as_tensor(reference)[y].mean())
     return df
 
-def plot_sgld_energy(df, ax=None, title=None):
-    "Fig. 5e: target and other-class joint energies along the chain, with the real-data reference line."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(df.step, df.E_target, label="E(x, y), target class")
-    ax.fill_between(df.step, df.E_target_q25, df.E_target_q75, alpha=0.25)
-    ax.plot(df.step, df.E_others, label="E(x, k), other classes (mean)")
-    if "E_reference" in df: ax.axhline(df.E_reference.iloc[0], ls="--", c="k", lw=1, label="mean E(x, y) of real data")
-    ax.set_xlabel("SGLD step n"); ax.set_ylabel("joint energy"); ax.legend(fontsize=8)
-    if title: ax.set_title(title, fontsize=10)
-    return ax
-
-# %% ../nbs/07_generate.ipynb #bc663289
-def plot_image_grid(images, nrow=10, ax=None, title=None, pad=1):
-    "Draw a batch of images in [0, 1] as a grid with `nrow` per row on `ax`; return the axis."
-    import matplotlib.pyplot as plt
-    from torchvision.utils import make_grid
-    images = images.detach().float().cpu().clamp(0, 1)
-    if images.shape[1] == 1: images = images.expand(-1, 3, -1, -1)
-    grid = make_grid(images, nrow=nrow, padding=pad, pad_value=1.0).permute(1, 2, 0).numpy()
-    if ax is None: _, ax = plt.subplots(figsize=(nrow * 0.45 + 0.5, math.ceil(len(images) / nrow) * 0.45 + 0.5))
-    ax.imshow(grid, interpolation="nearest"); ax.set_axis_off()
-    if title: ax.set_title(title, fontsize=9)
-    return ax
