@@ -164,6 +164,9 @@ def resolve_config(method, **options):
     "All identity settings of a run, validated, with the protocol's values and the paper's defaults filled in (App. A.3)."
     return split_options(method, **options)[0]
 
+# %% ../nbs/05b_config.ipynb #cpu0p002
+add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False)
+
 # %% ../nbs/05b_config.ipynb #b2c0e016
 def train_signature():
     "The signature of `train`, read from OPTIONS: the method, then every option with its default."
