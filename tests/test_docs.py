@@ -258,3 +258,14 @@ def test_reviewer_pages_in_chromium(site, browser):
         page.screenshot(path=str(SHOTS / "home.png"), full_page=False)
     finally:
         page.close(); srv.shutdown()
+
+
+def test_stage_copies_figure_subfolders(tmp_path):
+    "Figures in sub-folders (figures/cifar10-cpu/, which the home page shows) reach the site; the screenshots do not."
+    (tmp_path / "proc").mkdir(); (tmp_path / "stage").mkdir()
+    figs = tmp_path / "figures"
+    for rel in ("a.png", "cifar10-cpu/b.png", "docs/shot.png"):
+        (figs / rel).parent.mkdir(parents=True, exist_ok=True); (figs / rel).write_bytes(b"png")
+    build_docs._stage(tmp_path / "proc", tmp_path / "stage", figs)
+    got = sorted(p.relative_to(tmp_path / "stage").as_posix() for p in (tmp_path / "stage" / "figures").rglob("*.png"))
+    assert got == ["figures/a.png", "figures/cifar10-cpu/b.png"]

@@ -270,7 +270,10 @@ def _stage(proc, stage, figures):
     (stage / "_quarto.yml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     if figures.exists():
         (stage / "figures").mkdir()
-        for p in figures.glob("*.png"): shutil.copy2(p, stage / "figures" / p.name)
+        for p in figures.rglob("*.png"):                 # sub-folders too (figures/cifar10-cpu/), not the screenshots
+            rel = p.relative_to(figures)
+            if rel.parts[0] == "docs": continue
+            (stage / "figures" / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(p, stage / "figures" / rel)
     return cfg
 
 

@@ -193,6 +193,9 @@ add_protocol("paper", dataset="cifar10", arch="resnet18", batch_size=128, lr=0.1
              pct_start=0.25, eps=8/255, steps=10, eval_steps=20, n_per_class=None, train_idx=None, attack=None,
              augment=True, amp=False, val="synthetic", val_n=10_000, select_after=lambda c: round(0.9 * c["epochs"]))
 
+# %% ../nbs/05b_config.ipynb #cpu0p002
+add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False)
+
 # %% ../nbs/05b_config.ipynb #b2c0e016
 def train_signature():
     "The signature of `train`, read from OPTIONS: the method, then every option with its default."
