@@ -122,6 +122,7 @@ def phases(values, epochs=None, min_len=2):
     "Three-segment least-squares fit of a curve: {'b1', 'b2' (first epochs of phases 2 and 3), 'slopes' per phase}."
     y = np.asarray(values, dtype=float)
     x = np.arange(1, len(y) + 1, dtype=float) if epochs is None else np.asarray(epochs, dtype=float)
+    keep = np.isfinite(y); y, x = y[keep], x[keep]     # epochs not evaluated (eval_every > 1) are NaN
     n = len(y)
     if n < 3 * min_len: raise ValueError(f"phases need at least {3 * min_len} epochs, got {n}")
     best = (np.inf, None, None)

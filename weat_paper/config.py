@@ -191,7 +191,7 @@ def resolve_config(method, **options):
 # %% ../nbs/05b_config.ipynb #ebccbd93
 add_protocol("paper", dataset="cifar10", arch="resnet18", batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
              pct_start=0.25, eps=8/255, steps=10, eval_steps=20, n_per_class=None, train_idx=None, attack=None,
-             augment=True, amp=False, val="synthetic", val_n=10_000, select_after=lambda c: round(0.9 * c["epochs"]))
+             augment=True, amp=False, val="synthetic", val_n=10_000, select_after=lambda c: min(round(0.9 * c["epochs"]), c["epochs"] - 1))
 
 # %% ../nbs/05b_config.ipynb #cpu0p002
 add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False)

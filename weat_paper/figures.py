@@ -77,7 +77,7 @@ def plot_phases(runs, min_len=2):
         if onset is not None:
             for a in (a1, a2): a.axvline(onset, color=col, ls=":", lw=1.5)
     m0 = runs[0].metrics
-    ph = phases(m0.train_dE_x, m0.epoch, min_len) if len(m0) >= 3 * min_len else None
+    ph = phases(m0.train_dE_x, m0.epoch, min_len) if m0.train_dE_x.notna().sum() >= 3 * min_len else None
     if ph is not None:
         edges = [m0.epoch.min() - 0.5, ph["b1"] - 0.5, ph["b2"] - 0.5, m0.epoch.max() + 0.5]
         for p in range(3):

@@ -241,7 +241,7 @@ def paper_grid(name, methods=None, seeds=None, datasets=None, **common):
     if name in _NO_RUNS:
         raise ValueError(f"{name} samples images from published RobustBench models (nbs/{name}_generation.ipynb); it trains no runs")
     check_choice("grid", name, list(GRIDS))
-    common = {"arch": "resnet18", **({"track_n": 1000} if name == "table2a" else {}), **common}
+    common = {"protocol": "paper", **({"track_n": 1000} if name == "table2a" else {}), **common}
     if name == "table1c":
         five = paper_table("table1c_ablation_cifar100").mean_of_5_trials.eq("yes").tolist()
         return [dict(method=r["method"], beta=float(r["beta"]), dataset=d, seed=s, **common)
