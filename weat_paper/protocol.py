@@ -13,7 +13,7 @@ from .utils import check_choice
 
 # %% ../nbs/05d_protocol.ipynb #f85c7b27
 PAPER_DATASETS = ("cifar10", "cifar100", "svhn", "tinyimagenet")
-NOT_PROTOCOL = ("method", "protocol", "overrides", "schema", "seed", "track_n", "world_size", "versions")   # never a difference
+NOT_PROTOCOL = ("method", "protocol", "overrides", "schema", "seed", "track_n", "eval_n", "eval_every", "world_size", "versions")   # never a difference
 
 def paper_settings(method, dataset="cifar10"):
     "Every training setting of the paper's protocol for `method` on `dataset`: `protocol='paper'` resolved, without run bookkeeping."
