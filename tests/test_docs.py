@@ -113,7 +113,10 @@ def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs")
     figs = tmp / "figures"
     figs.mkdir()
-    for p in [*(ROOT / "figures").glob("*.png"), *(ROOT / "figures").glob("*.md")]: shutil.copy2(p, figs / p.name)
+    for p in [*(ROOT / "figures").rglob("*.png"), *(ROOT / "figures").rglob("*.md")]:      # every scale's folder, not the screenshots
+        rel = p.relative_to(ROOT / "figures")
+        if rel.parts[0] == "docs": continue
+        (figs / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(p, figs / rel)
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(3, 2)); ax.plot([0, 1], [1, 0]); fig.savefig(figs / "zz_docs_test.png"); plt.close(fig)
@@ -140,7 +143,7 @@ def test_site_has_every_notebook_in_paper_order(site):
         text = page.read_text(encoding="utf-8")
         assert "cdn.jsdelivr" not in text and "fonts.googleapis" not in text, page.name
     assert (site / "site_libs" / "katex" / "katex.min.js").exists()
-    assert len(list((site / "figures").glob("*.png"))) == len(list(figs.glob("*.png")))
+    assert len(list((site / "figures").rglob("*.png"))) == len(list(figs.rglob("*.png")))
 
 
 @pytest.fixture(scope="module")
@@ -179,18 +182,19 @@ def test_pages_render_in_chromium(site, browser, tmp_path):
             page.screenshot(path=str(SHOTS / name.replace(".html", ".png")), full_page=False)
             if name == "index.html":
                 srcs = {s for s, _ in imgs}
-                assert {f"figures/{p.name}" for p in figs.glob("*.png")} <= srcs, "the gallery misses a figure"
+                assert {f"figures/{p.relative_to(figs).as_posix()}" for p in figs.rglob("*.png")} <= srcs, "the gallery misses a figure"
                 page.locator("#figure-gallery").scroll_into_view_if_needed()
                 page.screenshot(path=str(SHOTS / "gallery.png"), full_page=False)
         assert page.evaluate("document.fonts.check('16px KaTeX_Main')")  # the KaTeX fonts came from the site
         # a reproduce-a-figure page shows the figure its notebook saved (the stored notebook has no outputs)
-        owned = [(p, src[0]) for p in sorted(figs.glob("*.png")) if (src := build_docs.figure_source(p.stem, build_docs._notebooks()))]
+        owned = [(p, src[0]) for p in sorted(figs.rglob("*.png")) if (src := build_docs.figure_source(p.stem, build_docs._notebooks()))]
         if owned:
             png, nb = owned[0]
             page.goto(f"{host}/{pages_of_notebooks()[nb]}", wait_until="networkidle")
             imgs = page.eval_on_selector_all("main img", "els => els.map(e => [e.getAttribute('src'), e.complete && e.naturalWidth > 0])")
-            assert (f"figures/{png.name}", True) in [tuple(i) for i in imgs], imgs
-            page.locator(f"img[src='figures/{png.name}']").scroll_into_view_if_needed()
+            src = f"figures/{png.relative_to(figs).as_posix()}"
+            assert (src, True) in [tuple(i) for i in imgs], imgs
+            page.locator(f"img[src='{src}']").scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "figure_page.png"), full_page=False)
     finally:
         page.close(); srv.shutdown()
@@ -246,12 +250,12 @@ def test_reviewer_pages_in_chromium(site, browser):
         # the home page: the gallery is a grid of thumbnails, not one full-width figure after another
         page.goto(f"{host}/index.html", wait_until="networkidle")
         boxes = page.eval_on_selector_all(".gallery-item img", "els => els.map(e => e.getBoundingClientRect().toJSON())")
-        assert len(boxes) == len(list(figs.glob("*.png")))
+        assert len(boxes) == len(list(figs.rglob("*.png")))
         assert all(b["height"] <= 160 and b["width"] <= 400 for b in boxes), boxes[:3]
         assert len({round(b["top"]) for b in boxes[:3]}) == 1, "the first thumbnails are not on one row"
         assert page.evaluate("document.documentElement.scrollHeight") < 8000
         toc = page.locator("#TOC, nav[role='doc-toc']")
-        if toc.count(): assert not any(p.stem in toc.first.inner_text() for p in figs.glob("*.png")), "the gallery's files are in 'On this page'"
+        if toc.count(): assert not any(p.stem in toc.first.inner_text() for p in figs.rglob("*.png")), "the gallery's files are in 'On this page'"
         page.locator(".gallery").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "home_gallery.png"), full_page=False)
         page.goto(f"{host}/index.html", wait_until="networkidle")

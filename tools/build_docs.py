@@ -109,7 +109,7 @@ def figure_command(png_stem, notebooks):
 
 def _figure_md(p, cmd, level="###"):
     how = f"```bash\n{cmd}\n```" if cmd else "Written by a notebook in `nbs/`."
-    return f"{level} {p.stem}\n\n![{p.stem}](figures/{p.name}){{.img-fluid}}\n\n{how}"
+    return f"{level} {p.stem}\n\n![{p.stem}](figures/{_rel(p)}){{.img-fluid}}\n\n{how}"
 
 
 def _table_md(p, cmd, level="####"):
@@ -124,15 +124,26 @@ def _ordered(files):
     return sorted(files, key=lambda p: (kind(p.stem), _natural(p.stem)))
 
 
+def _rel(p):
+    "A saved file's path below figures/ (figures/<scale>/<name>, or figures/<name> in the old flat layout)."
+    parts = Path(p).parts
+    return "/".join(parts[len(parts) - 1 - parts[::-1].index("figures") + 1:]) if "figures" in parts else Path(p).name
+
+
+def _saved(figures, pattern):
+    "figures/**/<pattern>, every scale's folder, not the browser test's screenshots (figures/docs/)."
+    return [p for p in Path(figures).rglob(pattern) if p.relative_to(figures).parts[0] != "docs"]
+
+
 def _pngs(figures):
-    "figures/*.png in the paper's order: figures, appendix figures, tables, the rest."
-    return _ordered(Path(figures).glob("*.png"))
+    "figures/**/*.png in the paper's order: figures, appendix figures, tables, the rest."
+    return _ordered(_saved(figures, "*.png"))
 
 
 def _thumb(p, cmd):
     "One gallery cell: the thumbnail (a link to the full figure), its name and the command that wrote it."
     how = f"<code>{html.escape(cmd)}</code>" if cmd else "written by a notebook in <code>nbs/</code>"
-    return (f'<figure class="gallery-item"><a href="figures/{p.name}"><img src="figures/{p.name}" alt="{html.escape(p.stem)}"></a>'
+    return (f'<figure class="gallery-item"><a href="figures/{_rel(p)}"><img src="figures/{_rel(p)}" alt="{html.escape(p.stem)}"></a>'
             f'<figcaption><strong>{html.escape(p.stem)}</strong><br>{how}</figcaption></figure>')
 
 
@@ -150,7 +161,7 @@ def add_saved_figures(nb, figures):
     notebook, so the PNGs and tables (`.md`) it wrote to figures/ go in a markdown cell after its first `save_figure`
     or `save_table` cell (else at the end); the tables render as HTML tables."""
     owner = lambda p: (src := figure_source(p.stem, _notebooks())) and src[0] == nb["stem"] and src[1]
-    own = [(p, cmd) for p in _ordered([*Path(figures).glob("*.png"), *Path(figures).glob("*.md")]) if (cmd := owner(p))]
+    own = [(p, cmd) for p in _ordered([*_saved(figures, "*.png"), *_saved(figures, "*.md")]) if (cmd := owner(p))]
     if not own: return 0
     cell = {"cell_type": "markdown", "metadata": {}, "source": "\n\n".join(
         ["**Saved by this notebook** (from `figures/`; the notebooks are stored without their outputs):"]
