@@ -6,7 +6,7 @@
 __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 'model_digest', 'autoattack_robust', 'evaluate']
 
 # %% ../nbs/06_evaluate.ipynb #66a8d08a
-import json, os, time, hashlib, logging
+import json, os, sys, time, hashlib, logging
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -145,7 +145,7 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
     check_images(x); check_labels(y, check_model_fits(model, x[:1].to(dev), data.num_classes, f"the images of {dataset}"))
     record = dict(dataset=dataset, split=split, checkpoint=cfg.get("checkpoint"), model=model_digest(model), results={})
     if "method" in cfg:                 # a run directory: how its training differs from the paper's protocol, shown and kept
-        record["protocol"] = protocol_label(cfg); print(f"{run_dir}: {record['protocol']}")
+        record["protocol"] = protocol_label(cfg); print(f"{run_dir}: {record['protocol']}", file=sys.stderr)
     path = run_dir / "eval.json" if run_dir is not None else None
     if path is not None and path.exists() and not force:
         old = json.loads(path.read_text())
