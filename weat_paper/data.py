@@ -8,7 +8,7 @@ __all__ = ['DATASETS', 'SPLITS', 'IMG_EXT', 'CIFAR10_HOWTO', 'SYNTHETIC_SOURCE',
            'synthetic_path', 'read_synthetic', 'check_val', 'validation_split']
 
 # %% ../nbs/01_data.ipynb #3d24f0af
-import os, math
+import os, sys, math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -158,6 +158,10 @@ def _tinyimagenet(root, split, n_per_class, seed):
 @lru_cache(maxsize=8)
 def _cached(name, split, root, n_per_class, seed):
     if name == "digits": x, y, classes = _digits(split)
+    elif name == "cifar10" and (found := find_cifar10(root)) and found[0] != "torchvision":   # no torchvision files: the JPEG copy
+        path = cifar10_dataset(root)[len("folder:"):]
+        print(f"cifar10: torchvision's files are not in {Path(root).resolve()}/, so the JPEG copy at {path} is used", file=sys.stderr)
+        return _folder(path, split, n_per_class, seed)
     elif name in _WHERE: x, y, classes = _torchvision(name, split, root)          # uint8 until the subset is taken
     elif name == "cifar10-sample": x, y, classes = _cifar10_sample(split)
     elif name == "tinyimagenet": return _tinyimagenet(root, split, n_per_class, seed)
