@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['REQUIRED', 'PROTOCOLS', 'OPTIONS', 'TRAIN_DEFAULTS', 'SCHEMA', 'Option', 'add_protocol', 'method_spec',
-           'split_options', 'resolve_config', 'train_signature', 'cli_parser']
+           'split_options', 'resolve_config', 'notebook_settings', 'train_signature', 'cli_parser']
 
 # %% ../nbs/05b_config.ipynb #b2c0e003
 import argparse, inspect, math
@@ -195,6 +195,18 @@ add_protocol("paper", dataset="cifar10", arch="resnet18", batch_size=128, lr=0.1
 
 # %% ../nbs/05b_config.ipynb #cpu0p002
 add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False)
+
+# %% ../nbs/05b_config.ipynb #nbset002
+def notebook_settings(protocol, quick, method="standard", **params):
+    """`train` settings of a reproduction notebook: `protocol` plus each of `params` resolved as `train` will: the value
+    given (not None), else under 'quick' the notebook's `quick` value, else the protocol's (the option's default)."""
+    check_choice("protocol", protocol, list(PROTOCOLS))
+    unknown = set(params) - set(OPTIONS)
+    if unknown: raise ValueError(f"notebook parameter(s) {', '.join(sorted(unknown))} are not train options")
+    given = {**(quick if protocol == "quick" else {}), **{k: v for k, v in params.items() if v is not None}}
+    if given.get("n_per_class") == 0: given["n_per_class"] = None        # 0: the whole split
+    c = resolve_config(method, protocol=protocol, **given)
+    return {"protocol": protocol, **{k: c[k] for k in params}}
 
 # %% ../nbs/05b_config.ipynb #b2c0e016
 def train_signature():

@@ -33,11 +33,12 @@ def _model(m):
     from weat_paper.generate import DEFAULT_RUNS
     return f"{m} (its default run: smallcnn, {DEFAULT_RUNS[m]['epochs']} epochs)" if isinstance(m, str) and m in DEFAULT_RUNS else str(m)
 
-def scale_caption(dataset=None, arch=None, epochs=None, model=None, models=None, protocol=None, **_):
-    "The scale a figure shows, e.g. 'digits · smallcnn · 15 epochs' (the paper's protocol says so; models are named)."
-    parts = [results_scale(dataset or "digits", protocol or "quick") if protocol == "paper" else
-             re.sub(r"[-_]jpg$", "", Path(str(dataset or "digits").split(":", 1)[-1]).name)]
-    if protocol == "paper" and dataset: parts.append(str(dataset))
+def scale_caption(dataset=None, arch=None, epochs=None, model=None, models=None, protocol=None, settings=None, **_):
+    "The scale a figure shows, e.g. 'digits · smallcnn · 15 epochs'; a notebook's resolved `settings` fill what its parameters leave to the protocol."
+    s = settings or {}
+    dataset, arch, epochs = (v if v is not None else s.get(k) for k, v in (("dataset", dataset), ("arch", arch), ("epochs", epochs)))
+    parts = [results_scale(dataset, protocol)] if protocol not in (None, "quick") else []
+    if protocol in (None, "quick") or dataset: parts.append(results_scale(dataset))
     if model: parts.append(f"model {_model(model)}")
     if models and isinstance(models, (list, tuple)): parts.append("models " + ", ".join(_model(m) for m in models))
     if arch is not None: parts.append(str(arch))

@@ -48,11 +48,10 @@ def results_root():
         return _TMP_ROOT
     return project_root() / "figures"
 
-def results_scale(dataset="digits", protocol="quick"):
-    "The folder of a result: 'paper' under the paper's protocol, 'digits' on the digits, else '<dataset>-cpu'."
-    if protocol == "paper": return "paper"
-    name = re.sub(r"[-_]jpg$", "", Path(str(dataset).split(":", 1)[-1]).name) or "data"
-    return "digits" if name == "digits" else f"{name}-cpu"
+def results_scale(dataset=None, protocol="quick"):
+    "The folder of a result: a named protocol's name ('paper', 'cifar10-cpu'); without one (or 'quick'), the dataset's name."
+    if protocol not in (None, "quick"): return protocol
+    return re.sub(r"[-_]jpg$", "", Path(str(dataset or "digits").split(":", 1)[-1]).name) or "data"
 
 def _tag(v):
     if isinstance(v, (list, tuple)): return "+".join(_tag(x) for x in v)
@@ -74,9 +73,10 @@ def results_stem(name, notebook=None, values=None, **params):
     defaults = {k: v[1] for k, v in known.items()}
     if values is not None: params = {**{k: values[k] for k in known if k in values and k not in NOT_NAMING}, **params}
     get = lambda k, d: params.get(k, defaults.get(k, d))
-    scale = results_scale(get("dataset", "digits"), get("protocol", "quick"))
+    protocol = get("protocol", "quick")
+    scale = results_scale(get("dataset", None), protocol)
     tags = {k: v for k, v in params.items() if v is not None and k != "protocol" and not (k in defaults and _same(v, defaults[k]))
-            and not (k == "dataset" and scale != "paper")}
+            and not (k == "dataset" and protocol in (None, "quick"))}       # the folder names the dataset
     d = results_root() / scale
     d.mkdir(parents=True, exist_ok=True)
     return d / "_".join([name] + [f"{k}-{_tag(v)}" for k, v in tags.items()])
