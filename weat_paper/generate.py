@@ -15,7 +15,7 @@ import torch
 from .energy import joint_energy
 from .attacks import check_images, check_labels, check_model_fits
 from .models import save_checkpoint
-from .utils import check_choice, check_range, evaluating
+from .utils import check_choice, check_range, evaluating, progress_bar
 
 # %% ../nbs/07_generate.ipynb #f8afc6a2
 @dataclass
@@ -136,10 +136,6 @@ PRESETS = {    # Tab. E, with the noise scale of the authors' code that produced
 }
 NOISE = ("eq7", "code")
 
-def _progress(total, enabled, desc):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
-
 def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var=0.001, noise="code",
                 noise_factor=None, track_energy=False, batch_size=1000, seed=None, progress=True):
     "SGLD with momentum on E(x, y) (Eq. 7) from `x0` for classes `y`; returns x_N (and E(x_n, k) with `track_energy`)."
@@ -156,7 +152,7 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     std = math.sqrt(noise_var) if noise == "eq7" else noise_var * (math.sqrt(2 * step_size) if noise_factor is None else noise_factor)
     gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
     outs, energies = [], []
-    bar = _progress(steps * math.ceil(len(y) / batch_size), progress, "SGLD")
+    bar = progress_bar(steps * math.ceil(len(y) / batch_size), "SGLD", enabled=progress)
     try:
         with evaluating(model):
             for i in range(0, len(y), batch_size):

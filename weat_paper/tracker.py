@@ -61,8 +61,8 @@ class EnergyTracker:
         self.window, self.drop, self.min_drop, self.skip = window, drop, min_drop, skip
         self.history, self.onset = [], None
 
-    def measure(self, model, epoch):
-        "Per-sample energies of every subset at `epoch`: {subset: {array name: array}}. Under DDP each rank attacks its shard of every chunk (from its slice of the chunk's `start(x)`, the random start one process draws) and the energies are gathered."
+    def measure(self, model, epoch, bar=None):
+        "Per-sample energies of every subset at `epoch`: {subset: {array name: array}}; `bar` (a `progress_bar`) advances by each chunk's points. Under DDP each rank attacks its shard of every chunk (from its slice of the chunk's `start(x)`, the random start one process draws) and the energies are gathered."
         dev = next(model.parameters()).device
         devices = [dev] if dev.type == "cuda" else []
         rank, world = rank_world()
@@ -78,13 +78,14 @@ class EnergyTracker:
                     xs, ys = shard(xb, rank, world), shard(yb, rank, world)
                     e = energies(model, xs, ys, self.attack(model, xs, ys, **kw), self.batch_size, numpy=False)
                     parts.append(gather_shards(torch.stack([e[k] for k in _ENERGIES], 1), len(yb)))
+                    if bar is not None: bar.update(len(yb))
                 e = torch.cat(parts).cpu().numpy()
                 out[name] = dict({k: e[:, j] for j, k in enumerate(_ENERGIES)}, y=y.cpu().numpy())
         return out
 
-    def __call__(self, model, epoch, write=True):
-        "Measure at `epoch`, save the arrays (when `write`), return the flat summary {'train_dE_x': ..., ...}."
-        arrays, row = self.measure(model, epoch), {}
+    def __call__(self, model, epoch, write=True, bar=None):
+        "Measure at `epoch` (advancing `bar`), save the arrays (when `write`), return the flat summary {'train_dE_x': ..., ...}."
+        arrays, row = self.measure(model, epoch, bar), {}
         for name, a in arrays.items():
             d = dict(a, dE_x=a["E_x"] - a["E_adv"], dE_xy=a["E_xy"] - a["E_adv_y"])
             row.update({f"{name}_{k}": float(np.mean(d[k])) for k in _SUMMARY})

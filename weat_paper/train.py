@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.distributed as dist
-from tqdm import tqdm
 from .attacks import pgd, pgd_start
-from .protocol import protocol_label
+from .protocol import protocol_label, _fmt
 from .config import OPTIONS, cli_parser, method_spec, split_options, train_signature
 from .tracker import EnergyTracker, tracked_points
 from .runs import (Run, load_run, is_finished, run_dir_for, run_lock, rng_state, set_rng_state, run_data, write_config,
@@ -25,7 +24,7 @@ from .config import TRAIN_DEFAULTS, resolve_config
 from .tracker import energies, steep_fall
 from .data import DeviceLoader
 from .models import get_model, model_state, save_checkpoint, load_checkpoint
-from .utils import evaluating, get_device, seed_everything, versions, rank_world, shard
+from .utils import evaluating, get_device, seed_everything, versions, rank_world, shard, progress_bar
 
 # %% ../nbs/05_train.ipynb #f922877e
 def mode_free(model):
@@ -75,8 +74,8 @@ def _allreduce(t):
     if rank_world()[1] > 1: dist.all_reduce(t)
     return t
 
-def epoch_accuracy(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, device=None):
-    "(natural accuracy, PGD accuracy) of `model` on an ImageSet (or (x, y)); steps=0 skips the attack (nan)."
+def epoch_accuracy(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256, device=None, bar=None):
+    "(natural accuracy, PGD accuracy) of `model` on an ImageSet (or (x, y)); steps=0 skips the attack (nan); `bar` (a `progress_bar`) advances by each batch's images."
     x, y = (data.x, data.y) if hasattr(data, "x") else data
     dev = device or next(model.parameters()).device
     rank, world = rank_world()
@@ -85,13 +84,14 @@ def epoch_accuracy(model, data, eps=8/255, alpha=2/255, steps=10, batch_size=256
         for i in range(0, len(y), batch_size):
             xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
             x0 = shard(pgd_start(xb, eps, "ce"), rank, world) if steps else None    # the random numbers one process draws
-            xb, yb = shard(xb, rank, world), shard(yb, rank, world)
-            if not len(yb): continue
-            with torch.no_grad(): counts[0] += (model(xb).argmax(-1) == yb).sum()
-            if steps:
-                xa = pgd(model, xb, yb, eps, alpha, steps, loss="ce", validate=False, start=x0)
-                with torch.no_grad(): counts[1] += (model(xa).argmax(-1) == yb).sum()
-            counts[2] += len(yb)
+            n, xb, yb = len(yb), shard(xb, rank, world), shard(yb, rank, world)
+            if len(yb):
+                with torch.no_grad(): counts[0] += (model(xb).argmax(-1) == yb).sum()
+                if steps:
+                    xa = pgd(model, xb, yb, eps, alpha, steps, loss="ce", validate=False, start=x0)
+                    with torch.no_grad(): counts[1] += (model(xa).argmax(-1) == yb).sum()
+                counts[2] += len(yb)
+            if bar is not None: bar.update(n)           # the whole batch: every rank's shard together
     c = _allreduce(counts).cpu()
     return float(c[0] / c[2]), float(c[1] / c[2]) if steps else float("nan")
 
@@ -124,7 +124,9 @@ def train(method, **options):
     with lock:
         if is_finished(run_dir):
             _check_config(run_dir, c, rt["force"])
-            if metrics_match_checkpoint(run_dir): return run_dir
+            if metrics_match_checkpoint(run_dir):
+                if rt["progress"] and rank == 0: _say(_start_line(c, run_dir, f"reusing the finished run (epoch {c['epochs']}/{c['epochs']})"))
+                return run_dir
             warnings.warn(f"{run_dir / 'metrics.csv'} differs from the metrics in last.pt; rewriting it from last.pt")
         return _train(c, rt, run_dir, dev, rank, world)
 
@@ -132,6 +134,25 @@ train.__signature__ = train_signature()    # every option of weat_paper.config.O
 
 @contextmanager
 def _nolock(run_dir): yield run_dir
+
+def _say(text): print(text, file=sys.stderr, flush=True)
+
+def _start_line(c, run_dir, state, where=None, data=None):
+    "What `train` says as it starts: the run and its `state`, the device (`where`), the data; its protocol, the options given over it and how it differs from the paper's."
+    given = ", ".join(f"{k}={_fmt(c[k])}" for k in c.get("overrides", []))
+    head = f"{c['method']} on {c['dataset']}, {run_dir}: {state}" + (f", on {where}" if where else "") + (f"; {data}" if data else "")
+    return f"{head}\n  protocol {c['protocol']}{' + ' + given if given else ''}; against the paper: {protocol_label(c)}"
+
+def _attack_name(kind, steps): return f"{kind.upper()}-PGD-{steps}" if steps else "no attack"
+
+def _data_line(c, tr, val, test, eval_points, tracked, track_kind):
+    "The sizes of the run's data and of each epoch's measurements, with the attacks they run."
+    after = f" after epoch {c['select_after']}" if c["select_after"] else ""
+    vals = f"val{after} + " if val is not None else ""
+    every = f" every {c['eval_every']} epochs to epoch {c['select_after']}, then each" if c["eval_every"] > 1 and c["select_after"] else ""
+    return (f"images: train {len(tr)}, val {len(val) if val is not None else 'none'}, test {len(test)}; each epoch: {_attack_name('ce', c['eval_steps'])} on "
+            f"{vals}{eval_points} test images{every}, energies ({_attack_name(track_kind, c['steps'])}) of "
+            f"{' + '.join(f'{n} {k}' for k, n in tracked.items())} points")
 
 def _train(c, rt, run_dir, dev, rank, world):
     forced = _check_config(run_dir, c, rt["force"])
@@ -175,12 +196,20 @@ def _train(c, rt, run_dir, dev, rank, world):
     elif rank == 0 and start < c["epochs"]: note_versions(run_dir, start, versions())
     n_batches = len(loader)
     end = c["epochs"] if rt["stop_after"] is None else min(c["epochs"], rt["stop_after"])
+    show = rt["progress"] and rank == 0
+    tracked = {k: len(y) for k, (x, y) in tracker.subsets.items()}
+    if show:
+        state = ("new run" if not last.is_file() else f"resuming from epoch {start}/{c['epochs']}" if start < c["epochs"]
+                 else f"finished (epoch {start}/{c['epochs']}), restoring metrics.csv from last.pt")
+        if forced: state += " with the settings given (force)"
+        if end < c["epochs"] and start < end: state += f", stopping after epoch {end}"
+        where = f"{dev}" + (f" x {world} processes" if world > 1 else "")
+        _say(_start_line(c, run_dir, state, where, _data_line(c, tr, val, test, len(test_points[1]), tracked, track_kind)))
     for epoch in range(start, end):
         t0 = time.perf_counter()
         model.train()
         acc = torch.zeros(5, device=dev)    # loss sum, natural correct, adversarial correct, n (nat), n (adv)
-        bar = tqdm(total=n_batches, desc=f"{c['method']} {epoch + 1}/{c['epochs']}", disable=not rt["progress"] or rank != 0,
-                   leave=True, file=sys.stderr, dynamic_ncols=True)
+        bar = progress_bar(n_batches, f"{c['method']} {epoch + 1}/{c['epochs']}", enabled=show, leave=True)
         bad = torch.full((), -1, dtype=torch.long, device=dev)    # first batch with a non-finite loss
         for i, (x, y) in enumerate(loader):
             x0 = pgd_start(x, c["eps"], spec.attack) if spec.attack else None      # the random start of the whole batch
@@ -191,6 +220,7 @@ def _train(c, rt, run_dir, dev, rank, world):
                        weighted=epoch >= c["burn_in"], share_clean=rt["share_clean"], sched=sched, acc=acc,
                        amp=c["amp"], bad=bad, batch=i, attack_model=fmodel, start=x0, scale=len(y) * world / n)
             bar.update(1)
+        bar.refresh()            # the epoch's bar at 100% while the evaluation's own bar runs below it
         # a non-finite loss in a step, or weights made non-finite by the epoch's last step (its loss was still finite)
         bad = torch.where((bad < 0) & ~torch.stack([torch.isfinite(p).all() for p in params]).all(), n_batches, bad)
         if world > 1: dist.all_reduce(bad, op=dist.ReduceOp.MAX)
@@ -204,11 +234,18 @@ def _train(c, rt, run_dir, dev, rank, world):
         row = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
                "train_acc": a[1] / a[3] if a[3] else float("nan"), "train_adv_acc": a[2] / a[4] if a[4] else float("nan")}
         # validation only where an epoch can be selected; test accuracy and tracker every eval_every epochs and after select_after
-        for name, data, due in (("val", val_points, epoch + 1 > c["select_after"]), ("test", test_points, measured(epoch + 1))):
-            if data is None or not due: row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan"); continue
-            row[f"{name}_acc"], row[f"{name}_pgd_acc"] = epoch_accuracy(model, data, c["eps"], c["alpha"], c["eval_steps"], device=dev)
+        due = [(name, data) for name, data, ok in (("val", val_points, epoch + 1 > c["select_after"]),
+                                                   ("test", test_points, measured(epoch + 1))) if data is not None and ok]
+        n_eval = sum(len(data[1]) for _, data in due) + (sum(tracked.values()) if measured(epoch + 1) else 0)
+        ebar = progress_bar(n_eval, f"eval {epoch + 1}/{c['epochs']}", enabled=show and n_eval > 0, unit="img")
+        for name in ("val", "test"): row[f"{name}_acc"] = row[f"{name}_pgd_acc"] = float("nan")
+        for name, data in due:
+            ebar.set_postfix_str(f"{name}: {_attack_name('ce', c['eval_steps'])} on {len(data[1])} images")
+            row[f"{name}_acc"], row[f"{name}_pgd_acc"] = epoch_accuracy(model, data, c["eps"], c["alpha"], c["eval_steps"], device=dev, bar=ebar)
         row["test_n"] = len(test_points[1])
-        row.update(tracker(model, epoch + 1) if measured(epoch + 1) else tracker.blank())
+        if measured(epoch + 1): ebar.set_postfix_str(f"energies: {_attack_name(track_kind, c['steps'])} on {sum(tracked.values())} points")
+        row.update(tracker(model, epoch + 1, bar=ebar) if measured(epoch + 1) else tracker.blank())
+        ebar.close()
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
         # model selection: best PGD accuracy on validation (App. A.3); natural training (no attack) by clean accuracy

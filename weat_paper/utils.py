@@ -119,9 +119,9 @@ def gather_shards(t, n):
 
 # %% ../nbs/12_utils.ipynb #9c1d2e31
 def progress_bar(total=None, desc=None, enabled=True, **kw):
-    "A `tqdm.auto` progress bar over `total` steps labelled `desc`; silent when not `enabled`."
+    "A `tqdm.auto` progress bar over `total` steps labelled `desc`; silent when not `enabled`; `kw` go to tqdm (`leave=True` keeps it)."
     from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True, **kw)
+    return tqdm(total=total, desc=desc, disable=not enabled, **{"leave": False, "dynamic_ncols": True, **kw})
 
 def text_bars():
     "Whether `progress_bar` writes text to stderr here (a terminal, papermill, nbdev_test) rather than a Jupyter widget."
