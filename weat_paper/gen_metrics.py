@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from .attacks import check_images
-from .utils import check_choice, check_range, evaluating, get_device
+from .utils import check_choice, check_range, evaluating, get_device, progress_bar
 
 # %% ../nbs/08_gen_metrics.ipynb #f3a38b21
 def _psd_sqrt(a):
@@ -242,16 +242,17 @@ def ssim(a, b, sigma=1.5):
 @torch.no_grad()
 def ssim_neighbours(images, reference, k=15, batch_size=2000, device="auto", progress=True):
     "For each image, the `k` reference images with the highest SSIM: (scores N×k, indices N×k)."
-    from tqdm.auto import tqdm
     check_range("k", k, 0, len(reference), lo_open=True, integer=True)
     dev = get_device(device)
     ref = reference.to(dev, torch.float32)
     scores, idx = [], []
-    for x in tqdm(images, disable=not progress, desc="SSIM", leave=False):
-        x = x.to(dev, torch.float32)[None]
-        s = torch.cat([ssim(x.expand(len(r), -1, -1, -1), r) for r in ref.split(batch_size)])
-        v, i = s.topk(k)
-        scores.append(v.cpu()); idx.append(i.cpu())
+    with progress_bar(len(images), "SSIM", progress) as bar:
+        for x in images:
+            x = x.to(dev, torch.float32)[None]
+            s = torch.cat([ssim(x.expand(len(r), -1, -1, -1), r) for r in ref.split(batch_size)])
+            v, i = s.topk(k)
+            scores.append(v.cpu()); idx.append(i.cpu())
+            bar.update(1)
     return torch.stack(scores), torch.stack(idx)
 
 # %% ../nbs/08_gen_metrics.ipynb #cdf054bd
