@@ -85,7 +85,7 @@ def _paper_value(row, metric):
     return row.get(col, np.nan), np.nan
 
 def compare(agg, paper, keys=None, metrics=("clean", "pgd20", "autoattack")):
-    "Long table: ours (mean, std, seeds) beside the paper's (mean, std) and ours − paper, per paper row and metric."
+    "Long table: ours (mean, std, seeds) beside the paper's (mean, std) and ours − paper, per paper row and metric; then our methods the paper lacks."
     rows = []
     for i, p in paper.reset_index(drop=True).iterrows():
         sel = keys(i, p) if keys is not None else {"method": {v: k for k, v in PAPER_NAMES.items()}.get(p["method"])}
@@ -100,6 +100,12 @@ def compare(agg, paper, keys=None, metrics=("clean", "pgd20", "autoattack")):
             rows.append(dict(row=i, method=label, paper_method=p.get("method", label), metric=m, ours_mean=om, ours_std=os_,
                              n_seeds=int(ours["n_seeds"].iloc[0]) if len(ours) else 0, paper_mean=pm, paper_std=ps,
                              diff=om - pm, protocol=ours["protocol"].iloc[0] if len(ours) and "protocol" in ours else None))
+    if keys is None:         # our methods that the paper's table lacks (MART beside Tab. 1a): ours alone, the paper's cells empty
+        seen = {r["method"] for r in rows}
+        for j, (_, o) in enumerate(agg[~agg.method.isin(seen)].drop_duplicates("method").iterrows()):
+            rows += [dict(row=len(paper) + j, method=o["method"], paper_method=None, metric=m, ours_mean=o[f"{m}_mean"],
+                          ours_std=o[f"{m}_std"], n_seeds=int(o["n_seeds"]), paper_mean=np.nan, paper_std=np.nan, diff=np.nan,
+                          protocol=o.get("protocol")) for m in metrics]
     return pd.DataFrame(rows)
 
 def pm(mean, std, digits=2):
