@@ -155,7 +155,7 @@ def _tab1a(df):
         n = sample_count(d.ours_mean, scale=100); p = t.ours_mean / 100
         se, what = (100 * math.sqrt(2 * p * (1 - p) / n), f"one seed; binomial, n ≥ {n}") if n else (float("nan"), "unknown (one seed)")
     return Measure(w.ours_mean - t.ours_mean, se, f"PGD-20 accuracy (%): WEAT_adv {w.ours_mean:.1f}, TRADES {t.ours_mean:.1f} "
-                   f"({seeds} seed{'s' if seeds > 1 else ''})", f"± {se:.1f} pp ({what})" if np.isfinite(se) else what)
+                   f"({seeds} seed{'s' if seeds > 1 else ''}" + (f"; {df.checkpoint.iloc[0]}" if "checkpoint" in df else "") + ")", f"± {se:.1f} pp ({what})" if np.isfinite(se) else what)
 
 def _tab2b(df):
     d = df[df.section == "init"].set_index("init")
