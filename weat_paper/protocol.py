@@ -27,6 +27,7 @@ PAPER_GENERATION = dict(dataset="cifar10", retained_variance=0.99, sigma=0.005, 
 # %% ../nbs/05d_protocol.ipynb #3b9dfe99
 def _fmt(v):
     if v is None or isinstance(v, bool): return str(v).lower()
+    if isinstance(v, (list, tuple)) and len(v) > 8: return f"<{len(v)} values>"     # e.g. train_idx: a count, not a log-flooding list
     if isinstance(v, float):
         k = v * 255
         return f"{round(k)}/255" if 0 < v < 1 and abs(k - round(k)) < 1e-9 else f"{v:g}"
