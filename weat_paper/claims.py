@@ -188,7 +188,7 @@ CLAIMS = [
     ("energy_subsets", "Fig. 5a, Tab. C–D", "Training without the high-energy correct samples raises the robust error, "
      "like training without the misclassified ones (more than without random correct ones).", "fig5a_energy_subsets", _fig5a),
     ("pm_energy", "Fig. 5b–c", "The probabilistic margin correlates with E(x*,y) more than with E(x*).", "fig5bc_pm_energy", _fig5bc),
-    ("weat_vs_trades", "Tab. 1a", "WEAT_adv is more robust to PGD-20 than TRADES.", "table1_robustness_long", _tab1a),
+    ("weat_vs_trades", "Tab. 1a", "WEAT_adv is more robust to PGD-20 than TRADES.", "table1_robustness_bars", _tab1a),
     ("pca_init", "Tab. 2b", "SGLD from the PCA initialisation gives a higher IS than from a Gaussian per class or random noise.",
      "table2b_generation", _tab2b),
     ("sgld_descent", "Fig. 5e", "Along the SGLD chain E(x,y) of the target class descends smoothly while the other classes' rise.",
