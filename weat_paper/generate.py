@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['INITS', 'PRESETS', 'NOISE', 'DEFAULT_RUNS', 'ClassPCA', 'fit_class_pca', 'pca_init', 'gaussian_init', 'random_init',
-           'sgld_sample', 'sample_images', 'mean_joint_energy', 'class_accuracy', 'get_classifier', 'class_pca',
-           'sgld_energy_frame']
+           'sgld_sample', 'sample_images', 'mean_joint_energy', 'class_accuracy', 'method_run', 'get_classifier',
+           'pca_sigma', 'generation_settings', 'class_pca', 'sgld_energy_frame']
 
 # %% ../nbs/07_generate.ipynb #1f6d8a00
 import math
@@ -223,19 +223,44 @@ DEFAULT_RUNS = {"sat": _DIGITS_AT, "trades": _DIGITS_AT, "mart": _DIGITS_AT, "we
                 "weat_nat": _DIGITS_AT, "mail_trades": _DIGITS_AT,
                 "standard": dict(epochs=6, batch_size=64, eval_steps=1, track_n=32)}
 
-def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_dataset="cifar10", device="auto", progress=True, **train_kw):
-    "A classifier in eval mode: a method name trains/reuses its default run on `dataset`; else a run dir, checkpoint or RobustBench name."
+def method_run(method, protocol="quick", dataset=None, seed=0, device="auto", progress=True, **train_kw):
+    """The run directory a generation notebook samples from for training method `method`, trained or (finished) reused:
+    under 'quick' its default run (`DEFAULT_RUNS` on the digits, the paper's settings on another `dataset`), under a
+    named protocol that protocol's run of `seed` -- the one `weat-train METHOD --protocol P --seed S` makes."""
+    from weat_paper.train import train
+    if protocol in (None, "quick"):
+        dataset = dataset or "digits"
+        kw = {**(DEFAULT_RUNS.get(method, {}) if dataset == "digits" else {}), **train_kw}
+        return train(method, dataset=dataset, seed=seed, device=device, progress=progress, **kw)
+    from weat_paper.config import notebook_settings
+    return train(method, **notebook_settings(protocol, {}, method=method, dataset=dataset), seed=seed, device=device,
+                 progress=progress, **train_kw)
+
+def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_dataset="cifar10", device="auto", progress=True,
+                   protocol="quick", seed=0, **train_kw):
+    "A classifier in eval mode: a method name trains/reuses its run (`method_run` under `protocol`); else a run dir, checkpoint or RobustBench name."
     from weat_paper.losses import METHODS
     from weat_paper.utils import get_device
     dev = get_device(device)
     if isinstance(spec, str) and spec in METHODS:
-        from weat_paper.train import train
         from weat_paper.models import load_model
-        kw = {**(DEFAULT_RUNS.get(spec, {}) if dataset == "digits" else {}), **train_kw}
-        run = train(spec, dataset=dataset, device=dev, progress=progress, **kw)
+        run = method_run(spec, protocol, dataset, seed=seed, device=dev, progress=progress, **train_kw)
         return load_model(Path(run) / "best.pt", map_location=dev)
     from weat_paper.zoo import load_classifier
     return load_classifier(spec, dataset=zoo_dataset, threat_model=threat_model, device=dev)
+
+def pca_sigma(dataset="digits", table=False):
+    """σ_PCA for `dataset` when a notebook leaves it to the scale: the digits 0.05 (×5 the paper's 0.01, for a comparable
+    σ·√(n_y−1)); other data sets the paper's -- 0.005 for the metric tables (Tab. 2b/2c, the authors' code default),
+    0.01 for the figures (the middle of Fig. P's 0.005–0.02)."""
+    if dataset == "digits": return 0.05
+    return 0.005 if table else 0.01
+
+def generation_settings(protocol="quick", dataset=None, sigma=None, table=False):
+    "A generation notebook's `protocol`, `dataset` (None: the protocol's) and `sigma` (None: `pca_sigma` of that dataset)."
+    from weat_paper.config import notebook_settings
+    s = notebook_settings(protocol, {}, dataset=dataset)
+    return {**s, "sigma": pca_sigma(s["dataset"], table) if sigma is None else sigma}
 
 def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=None, device="cpu"):
     "The per-class PCA of `dataset`'s training split, fitted once and cached in runs/pca/."
