@@ -64,7 +64,7 @@ def save_figure(fig, name, data=None, notebook=None, values=None, caption=None, 
 
 # %% ../nbs/15_figures.ipynb #cc0da155
 def plot_phases(runs, min_len=2):
-    "Fig. 3: ΔE(x) on training points and robust test error per epoch, the three phases of the first run shaded (when it has enough epochs)."
+    "Fig. 3: ΔE(x) on training points and robust test error per epoch, the three phases of the first run shaded (fitted after the learning-rate warm-up when enough epochs follow it)."
     set_style()
     runs = _runs(runs)
     df = dynamics_frame(runs)
@@ -80,9 +80,15 @@ def plot_phases(runs, min_len=2):
         if onset is not None:
             for a in (a1, a2): a.axvline(onset, color=col, ls=":", lw=1.5)
     m0 = runs[0].metrics
-    ph = phases(m0.train_dE_x, m0.epoch, min_len) if m0.train_dE_x.notna().sum() >= 3 * min_len else None
+    warm = round(runs[0].config.get("pct_start", 0) * runs[0].config.get("epochs", 0))   # the one-cycle warm-up, as the tracker skips it
+    fit = m0[m0.epoch > warm]
+    if fit.train_dE_x.notna().sum() < 3 * min_len: fit, warm = m0, 0     # too few epochs after it: fit them all
+    ph = phases(fit.train_dE_x, fit.epoch, min_len) if fit.train_dE_x.notna().sum() >= 3 * min_len else None
+    if ph is not None and warm:
+        for a in (a1, a2): a.axvspan(m0.epoch.min() - 0.5, warm + 0.5, facecolor="none", hatch="//", edgecolor="0.85", lw=0)
+        a1.text((m0.epoch.min() + warm) / 2, 1.0, "warm-up", transform=a1.get_xaxis_transform(), ha="center", va="bottom", fontsize=9, color="0.4")
     if ph is not None:
-        edges = [m0.epoch.min() - 0.5, ph["b1"] - 0.5, ph["b2"] - 0.5, m0.epoch.max() + 0.5]
+        edges = [fit.epoch.min() - 0.5, ph["b1"] - 0.5, ph["b2"] - 0.5, m0.epoch.max() + 0.5]
         for p in range(3):
             for a in (a1, a2): a.axvspan(edges[p], edges[p + 1], color="0.5", alpha=0.06 * (p + 1), lw=0)
             a1.text((edges[p] + edges[p + 1]) / 2, 1.0, f"phase {p + 1}", transform=a1.get_xaxis_transform(), ha="center", va="bottom", fontsize=9)
@@ -93,7 +99,7 @@ def plot_phases(runs, min_len=2):
     a2.xaxis.set_major_locator(MaxNLocator(integer=True))
     a1.legend(fontsize=8, ncol=2); a2.legend(fontsize=8)
     fig.tight_layout()
-    fig.phases = ph
+    fig.phases = ph if ph is None else dict(ph, warmup=warm)
     return fig, df
 
 # %% ../nbs/15_figures.ipynb #a453a300

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .runs import run_dir_for, is_finished, run_lock
-from .config import OPTIONS, TRAIN_DEFAULTS, resolve_config, method_spec, _number
+from .config import OPTIONS, PROTOCOLS, TRAIN_DEFAULTS, resolve_config, method_spec, _number
 from .evaluate import evaluate, ATTACKS, AA_STANDARD
 from .protocol import protocol_label
 from .losses import TABLE1C
@@ -460,7 +460,9 @@ def parse_args(argv=None):
     g.add_argument("--methods", nargs="+", default=None, help="METHODS rows to train (default: trades, or the grid's)")
     g.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: 0, or the grid's)")
     g.add_argument("--table1c", action="store_true", help="the runs of Tab. 1c (each row's method and beta) on --dataset")
-    g.add_argument("--dataset", default=None, help="dataset (default: digits, or the grid's)")
+    g.add_argument("--protocol", default=None, help=f"a named preset of the train() options: {', '.join(PROTOCOLS)} "
+                   "(weat_paper.config.PROTOCOLS); --dataset, --arch, --epochs and --set override it")
+    g.add_argument("--dataset", default=None, help="dataset (default: digits, the protocol's, or the grid's)")
     g.add_argument("--arch", default=None, help="architecture (default: smallcnn, or the grid's resnet18)")
     g.add_argument("--epochs", type=int, default=None, help="training epochs (default: the paper's, 100; 30 on svhn)")
     g.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="any other train() argument, e.g. eps=8/255 steps=5")
@@ -504,12 +506,15 @@ def _grid_of(a):
             near = difflib.get_close_matches(k, sorted(_SET_OK), n=1)
             raise ValueError(f"unknown train option {k!r} in --set" + (f" (did you mean {near[0]}?)" if near else "")
                              + ("; the sweep sets it per run, or use --device / --root / --runs" if k in ("out_dir", "device", "root") else ""))
-    common = {k: v for k, v in (("dataset", a.dataset), ("arch", a.arch), ("epochs", a.epochs)) if v is not None}
+    if a.protocol is not None: check_choice("protocol", a.protocol, list(PROTOCOLS))
+    if a.protocol and sets.get("protocol", a.protocol) != a.protocol:
+        raise ValueError(f"--protocol {a.protocol} and --set protocol={sets['protocol']} disagree: give one")
+    common = {k: v for k, v in (("protocol", a.protocol), ("dataset", a.dataset), ("arch", a.arch), ("epochs", a.epochs)) if v is not None}
     common.update(sets)                            # --epochs 0 is passed on (and refused), never read as "not given"
     if a.grid:
         ds = [common.pop("dataset")] if "dataset" in common else None
         return paper_grid(a.grid, a.methods, a.seeds, ds, **common)
-    common = {"dataset": "digits", "arch": "smallcnn", **common}
+    if "protocol" not in common: common = {"dataset": "digits", "arch": "smallcnn", **common}   # else the protocol's
     return table1c_grid(a.seeds or [0], **common) if a.table1c else grid(a.methods or ["trades"], a.seeds or [0], **common)
 
 def registry_table(dirs):

@@ -121,13 +121,17 @@ def train(method, **options):
         dist.barrier()
         lock = run_lock(run_dir) if rank == 0 else _nolock(run_dir)
     else: lock = run_lock(run_dir)
+    def reuse():
+        "Whether run_dir is a finished run of this config (then it is only read)."
+        if not is_finished(run_dir): return False
+        _check_config(run_dir, c, rt["force"])
+        if not metrics_match_checkpoint(run_dir): return False
+        if rt["progress"] and rank == 0: _say(_start_line(c, run_dir, f"reusing the finished run (epoch {c['epochs']}/{c['epochs']})"))
+        return True
+    if world == 1 and reuse(): return run_dir     # without waiting for a lock that another job holds to evaluate the run
     with lock:
-        if is_finished(run_dir):
-            _check_config(run_dir, c, rt["force"])
-            if metrics_match_checkpoint(run_dir):
-                if rt["progress"] and rank == 0: _say(_start_line(c, run_dir, f"reusing the finished run (epoch {c['epochs']}/{c['epochs']})"))
-                return run_dir
-            warnings.warn(f"{run_dir / 'metrics.csv'} differs from the metrics in last.pt; rewriting it from last.pt")
+        if reuse(): return run_dir
+        if is_finished(run_dir): warnings.warn(f"{run_dir / 'metrics.csv'} differs from the metrics in last.pt; rewriting it from last.pt")
         return _train(c, rt, run_dir, dev, rank, world)
 
 train.__signature__ = train_signature()    # every option of weat_paper.config.OPTIONS, with its default
