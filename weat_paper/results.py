@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from .runs import run_dir_for, is_finished, run_lock
 from .config import OPTIONS, PROTOCOLS, TRAIN_DEFAULTS, resolve_config, method_spec, _number
-from .evaluate import evaluate, ATTACKS, AA_STANDARD
+from .evaluate import evaluate, eval_path, ATTACKS, AA_STANDARD
 from .protocol import protocol_label
 from .losses import TABLE1C
 from .utils import check_choice, check_range, paper_table, project_root, rank_world
@@ -23,12 +23,13 @@ from .utils import check_choice, check_range, paper_table, project_root, rank_wo
 # %% ../nbs/13_results.ipynb #eeaddeb5
 _NOT_VARIANT = ("seed", "versions", "world_size", "sync_bn", "schema", "overrides")
 
-def read_run(run_dir):
-    "One registry row (a dict) for the run directory `run_dir`."
+def read_run(run_dir, checkpoint="best.pt"):
+    "One registry row (a dict) for the run directory `run_dir`, with the evaluation of its `checkpoint`."
     d = Path(run_dir)
     cfg = json.loads((d / "config.json").read_text())
     status = json.loads((d / "status.json").read_text()) if (d / "status.json").is_file() else {}
-    ev = json.loads((d / "eval.json").read_text()).get("results", {}) if (d / "eval.json").is_file() else {}
+    ep = eval_path(d, checkpoint)
+    ev = json.loads(ep.read_text()).get("results", {}) if ep.is_file() else {}
     m = pd.read_csv(d / "metrics.csv") if (d / "metrics.csv").is_file() else pd.DataFrame()
     last = m.iloc[-1] if len(m) else {}
     _missing = object()      # settings at their default are left out, so a newly added option does not split old runs off
@@ -37,7 +38,7 @@ def read_run(run_dir):
                seed=cfg["seed"], beta=cfg.get("beta"), attack=cfg.get("attack"), n_per_class=cfg.get("n_per_class"),
                variant=hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:8],
                finished=bool(status.get("finished", False)), epochs_done=int(status.get("epoch", 0)),
-               best_epoch=status.get("best_epoch"), protocol=protocol_label(cfg))
+               best_epoch=status.get("best_epoch"), checkpoint=Path(checkpoint).name, protocol=protocol_label(cfg))
     for a in ATTACKS:
         r = ev.get(a)
         row[a] = r["accuracy"] if r else np.nan
@@ -160,12 +161,12 @@ def _locked(run_dir):
         fcntl.flock(f, fcntl.LOCK_UN)
     return False
 
-def _stored_attacks(run_dir):
-    p = Path(run_dir) / "eval.json"
+def _stored_attacks(run_dir, checkpoint="best.pt"):
+    p = eval_path(run_dir, checkpoint)
     try: return set(json.loads(p.read_text()).get("results", {})) if p.is_file() else set()
     except ValueError: return set()
 
-def plan(runs_grid, runs=None, attacks=ATTACKS, only=None, **train_kw):
+def plan(runs_grid, runs=None, attacks=ATTACKS, only=None, checkpoint="best.pt", **train_kw):
     "Every run of `runs_grid` (each spec validated before anything runs) with its directory and state: done, trained, running, resumable or new."
     rows = []
     for spec in runs_grid:
@@ -179,23 +180,23 @@ def plan(runs_grid, runs=None, attacks=ATTACKS, only=None, **train_kw):
             try: st = json.loads((d / "status.json").read_text())
             except ValueError: pass
         if _locked(d): state = "running"
-        elif st.get("finished"): state = "done" if set(attacks) <= _stored_attacks(d) else "trained"
+        elif st.get("finished"): state = "done" if set(attacks) <= _stored_attacks(d, checkpoint) else "trained"
         elif (d / "last.pt").is_file(): state = "resumable"
         else: state = "new"
         rows.append(dict(run=d.name, method=method, dataset=c["dataset"], arch=c["arch"], seed=c["seed"], epochs=c["epochs"],
                          epochs_done=int(st.get("epoch", 0)) if state != "new" else 0, state=state,
-                         evaluated=",".join(a for a in ATTACKS if a in _stored_attacks(d)), dir=str(d),
+                         evaluated=",".join(a for a in ATTACKS if a in _stored_attacks(d, checkpoint)), dir=str(d),
                          spec=dict(method=method, **spec), config=c))
     return pd.DataFrame(rows, columns=["run", "method", "dataset", "arch", "seed", "epochs", "epochs_done", "state",
                                        "evaluated", "dir", "spec", "config"])
 
 def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, autoattack_attacks=AA_STANDARD,
-          device="auto", root=None, progress=False, only=None, log=print, **train_kw):
+          device="auto", root=None, progress=False, only=None, log=print, checkpoint="best.pt", **train_kw):
     "Train and evaluate every run of `runs_grid` in turn, skipping what is done; return a DataFrame of what happened."
     attacks = check_attacks(attacks, autoattack_attacks)
     for k, v in (("n", n), ("n_autoattack", n_autoattack)):
         if v is not None: check_range(k, v, 0, lo_open=True, integer=True)
-    todo = plan(runs_grid, runs, attacks, only, **train_kw)      # a bad setting anywhere in the grid stops it before any run
+    todo = plan(runs_grid, runs, attacks, only, checkpoint, **train_kw)      # a bad setting anywhere in the grid stops it before any run
     rank, world = rank_world()
     done = []
     for r in todo.itertuples():
@@ -210,10 +211,11 @@ def sweep(runs_grid, runs=None, attacks=ATTACKS, n=None, n_autoattack=None, auto
         ev = None
         if is_finished(d) and rank == 0 and attacks:
             with run_lock(d):          # two notebooks (or sweeps) sharing a run evaluate it one after the other
-                before = (d / "eval.json").read_text() if (d / "eval.json").is_file() else None
+                ep = eval_path(d, checkpoint)
+                before = ep.read_text() if ep.is_file() else None
                 ev = evaluate(d, attacks=attacks, n=n, n_autoattack=n_autoattack, autoattack_attacks=autoattack_attacks,
-                              device=device, root=root, progress=progress)
-                evaluated = before != (d / "eval.json").read_text()
+                              device=device, root=root, progress=progress, checkpoint=checkpoint)
+                evaluated = before != ep.read_text()
             if log: log(f"{d.name}: " + ", ".join(f"{k} {v:.2f}" for k, v in ev.items()) + ("" if evaluated else " (stored)"))
         else: evaluated = False
         if world > 1:
@@ -382,7 +384,7 @@ def _gpu_groups(gpus, per_run):
 
 def launch(runs_grid, launcher="local", runs=None, attacks=ATTACKS, n=None, n_autoattack=None, autoattack_attacks=AA_STANDARD,
            device="auto", root=None, only=None, workers=1, gpus=None, gpus_per_run=1, partition=None, hours=None,
-           cpus_per_run=None, max_parallel=None, slurm=None, wait=True, folder=None, poll=0.5, log=_log_err, **train_kw):
+           cpus_per_run=None, max_parallel=None, slurm=None, wait=True, folder=None, poll=0.5, log=_log_err, checkpoint="best.pt", **train_kw):
     "Run every unfinished run of `runs_grid` as a submitit job (`local`: `workers` CPU processes or one job per group of `gpus`; `slurm`: a job array); return `plan`'s table with each run's job and outcome."
     import submitit
     log = log or (lambda msg: None)
@@ -394,14 +396,15 @@ def launch(runs_grid, launcher="local", runs=None, attacks=ATTACKS, n=None, n_au
         check_range("time", hours, 0, lo_open=True)
         if not (shutil.which("sbatch") and shutil.which("srun")):
             raise ValueError("--launcher slurm needs Slurm's sbatch and srun, not found on this machine (run it on a login node)")
-    todo = plan(runs_grid, runs, attacks, only, **train_kw)
+    todo = plan(runs_grid, runs, attacks, only, checkpoint, **train_kw)
     folder = Path(folder) if folder is not None else Path(runs or project_root() / "runs") / ".submitit"
     for r in todo[todo.state == "running"].itertuples(): log(f"{r.run}: another process holds its run lock (training it now): not submitted")
     sub = todo[todo.state.isin(["new", "resumable", "trained"])]
     todo["job"], todo["outcome"] = None, todo.state.map(lambda s: "done before" if s == "done" else ("running elsewhere" if s == "running" else None))
     if not len(sub): return todo
     _prefetch(sub.dataset, root)
-    sweep_kw = dict(attacks=attacks, n=n, n_autoattack=n_autoattack, autoattack_attacks=autoattack_attacks, device=device, root=root)
+    sweep_kw = dict(attacks=attacks, n=n, n_autoattack=n_autoattack, autoattack_attacks=autoattack_attacks, device=device, root=root,
+                    checkpoint=checkpoint)
     specs = [dict(s) for s in sub.spec]
     if launcher == "slurm":
         ex = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=1000)   # pre-emptions and timeouts requeue; last.pt carries the run on
@@ -473,6 +476,7 @@ def parse_args(argv=None):
     e.add_argument("--n", type=int, default=None, help="test images for clean and PGD-20 (default: all)")
     e.add_argument("--n-autoattack", type=int, default=None, help="test images for AutoAttack (default: --n)")
     e.add_argument("--aa-attacks", nargs="+", default=list(AA_STANDARD), help="AutoAttack's attacks (default: the standard four)")
+    e.add_argument("--checkpoint", default="best.pt", help="the checkpoint evaluated: best.pt (the model selection) or last.pt")
     e.add_argument("--root", default=None, help="data folder (default <project root>/data)")
     e.add_argument("--device", default="auto")
     l = p.add_argument_group("where the runs go")
@@ -517,9 +521,9 @@ def _grid_of(a):
     if "protocol" not in common: common = {"dataset": "digits", "arch": "smallcnn", **common}   # else the protocol's
     return table1c_grid(a.seeds or [0], **common) if a.table1c else grid(a.methods or ["trades"], a.seeds or [0], **common)
 
-def registry_table(dirs):
+def registry_table(dirs, checkpoint="best.pt"):
     "The registry of the run directories `dirs` that exist, mean ± std over seeds, as the text `weat-sweep` prints."
-    rows = [read_run(d) for d in dirs if (Path(d) / "config.json").is_file()]
+    rows = [read_run(d, checkpoint) for d in dirs if (Path(d) / "config.json").is_file()]
     if not rows: return "(no run directory yet)"
     cols = ["method", "dataset", "arch", "epochs", "beta", "n_seeds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
     return aggregate(pd.DataFrame(rows))[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}")
@@ -550,7 +554,8 @@ def _cli(a):
     if a.time is not None: check_range("time", a.time, 0, lo_open=True)
     try: gpus = [int(x) for x in a.gpus.split(",")] if a.gpus else None
     except ValueError: raise ValueError(f"--gpus takes GPU ids like 0,1,2,3, got {a.gpus!r}") from None
-    todo = plan(g, a.runs, attacks, a.only)
+    check_choice("checkpoint", a.checkpoint, ("best.pt", "last.pt"))
+    todo = plan(g, a.runs, attacks, a.only, a.checkpoint)
     if a.dry_run: _dry_run(todo, a); return 0
     if a.commands:
         argv = list(a._argv)
@@ -559,20 +564,20 @@ def _cli(a):
             print(shlex.join(["torchrun", "--no-python", f"--nproc_per_node={a.commands}", "weat-sweep", *base, "--only", r.run]))
         return 0
     kw = dict(attacks=attacks, n=a.n, n_autoattack=a.n_autoattack, autoattack_attacks=tuple(a.aa_attacks), device=a.device,
-              root=a.root, only=a.only)
+              root=a.root, only=a.only, checkpoint=a.checkpoint)
     if a.launcher == "none":
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             import torch, torch.distributed as dist
             if not dist.is_initialized(): dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         done = sweep(g, runs=a.runs, progress=True, log=_log_err, **kw)
-        if rank_world()[0] == 0 and len(done): print(registry_table(done.dir))
+        if rank_world()[0] == 0 and len(done): print(registry_table(done.dir, a.checkpoint))
         return 0
     out = launch(g, a.launcher, runs=a.runs, workers=a.workers, gpus=gpus, gpus_per_run=a.gpus_per_run, partition=a.partition,
                  hours=a.time, cpus_per_run=a.cpus_per_run, max_parallel=a.max_parallel, slurm=_pairs(a.slurm, "--slurm"),
                  wait=not a.no_wait, **kw)
     if a.launcher == "slurm" and a.no_wait:
         print(f"submitted {out.job.notna().sum()} job(s); `weat-sweep <the same grid> --dry-run` shows their progress"); return 0
-    print(registry_table(out.dir))
+    print(registry_table(out.dir, a.checkpoint))
     bad = out[~out.outcome.isin(["finished", "done before"])]
     if len(bad):
         _log_err(f"weat-sweep: {len(bad)} of {len(out)} runs did not finish: " + "; ".join(f"{r.run}: {r.outcome}" for r in bad.itertuples())
