@@ -133,7 +133,8 @@ def problems(where, cmd):
     if "val_frac" in cmd: data.append("holds out training images (val_frac)")
     if "cifar10-jpg" in cmd or str(s.get("dataset", "")).startswith("folder:"): data.append("reads the JPEG copy of CIFAR-10")
     if s.get("noise") == "eq7": data.append("uses the literal Eq. 7 noise, not the authors' (Tab. 2b/2c, Fig. 6)")
-    if nb in ("table2b_generation", "table2c_generation") and (s.get("dataset") != "cifar10" or s.get("sigma") != "0.005"):
+    dataset = s.get("dataset", "cifar10" if s.get("protocol") == "paper" else None)      # the paper protocol's data set: cifar10
+    if nb in ("table2b_generation", "table2c_generation") and (dataset != "cifar10" or s.get("sigma") != "0.005"):
         data.append("the generation tables need -p dataset cifar10 -p sigma 0.005")
     proto = []
     params = notebook_parameters(nb) if nb else ()

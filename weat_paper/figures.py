@@ -29,9 +29,11 @@ def set_style():
     "The one plotting style of the project."
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
 
-def _model(m):
+def _model(m, protocol=None):
     from weat_paper.generate import DEFAULT_RUNS
-    return f"{m} (its default run: smallcnn, {DEFAULT_RUNS[m]['epochs']} epochs)" if isinstance(m, str) and m in DEFAULT_RUNS else str(m)
+    if not (isinstance(m, str) and m in DEFAULT_RUNS): return str(m)
+    if protocol in (None, "quick"): return f"{m} (its default run: smallcnn, {DEFAULT_RUNS[m]['epochs']} epochs)"
+    return f"{m} (its {protocol} seed-0 run)"
 
 def scale_caption(dataset=None, arch=None, epochs=None, model=None, models=None, protocol=None, settings=None, **_):
     "The scale a figure shows, e.g. 'digits · smallcnn · 15 epochs'; a notebook's resolved `settings` fill what its parameters leave to the protocol."
@@ -39,8 +41,8 @@ def scale_caption(dataset=None, arch=None, epochs=None, model=None, models=None,
     dataset, arch, epochs = (v if v is not None else s.get(k) for k, v in (("dataset", dataset), ("arch", arch), ("epochs", epochs)))
     parts = [results_scale(dataset, protocol)] if protocol not in (None, "quick") else []
     if protocol in (None, "quick") or dataset: parts.append(results_scale(dataset))
-    if model: parts.append(f"model {_model(model)}")
-    if models and isinstance(models, (list, tuple)): parts.append("models " + ", ".join(_model(m) for m in models))
+    if model: parts.append(f"model {_model(model, protocol)}")
+    if models and isinstance(models, (list, tuple)): parts.append("models " + ", ".join(_model(m, protocol) for m in models))
     if arch is not None: parts.append(str(arch))
     if epochs is not None: parts.append(f"{epochs} epochs")
     return " · ".join(parts)

@@ -134,8 +134,11 @@ def notebook_command(notebook, **params):
     return " ".join(["papermill", f"nbs/{Path(notebook).stem}.ipynb", "out.ipynb", *args])
 
 def paper_command(notebook, protocol="paper", **params):
-    """The command that runs nbs/<notebook>.ipynb at the paper's scale: `-p protocol paper` for a notebook that trains
-    (`protocol=None` for one that loads published models) and `params`, none of which the paper's preset sets."""
-    given = [k for k in params if k in PAPER_PRESET_SETS] if protocol else []
+    """The command that runs nbs/<notebook>.ipynb at the paper's scale: `-p protocol paper` and `params`, none of which
+    the paper's preset sets -- unless the command names the classifiers it uses (`model`/`models`, e.g. published
+    RobustBench models): it trains nothing, so its `n_per_class` or `batch_size` are the notebook's own (generated
+    images per class, chains at once). `protocol=None`: a notebook without a `protocol` parameter."""
+    trains = protocol and not {"model", "models"} & set(params)
+    given = [k for k in params if k in PAPER_PRESET_SETS] if trains else []
     if given: raise ValueError(f"the paper protocol already sets {', '.join(given)}: leave them out of the command")
     return notebook_command(notebook, **({"protocol": protocol} if protocol else {}), **params)
