@@ -127,7 +127,7 @@ def notebook_command(notebook, **params):
     "The papermill command that runs nbs/<notebook>.ipynb with `params` (each one of its parameters; lists and dicts as YAML)."
     known = notebook_parameters(notebook)
     for k in params:
-        if k not in known and k != "protocol": raise ValueError(f"{k!r} is not a parameter of {notebook} (valid: {', '.join(known)})")
+        if k not in known: raise ValueError(f"{k!r} is not a parameter of {notebook} (valid: {', '.join(known)})")
     args = []
     for k, v in params.items():
         args += ["-y", shlex.quote(f"{k}: {json.dumps(v)}")] if isinstance(v, (list, tuple, dict)) else ["-p", k, shlex.quote(str(v))]
