@@ -102,6 +102,13 @@ def test_gallery_lists_every_png(tmp_path):
     order = [md.index(f'src="figures/{n}.png"') for n in ("fig2_w", "fig10_y", "figG_z", "table1_x", "a", "b")]
     assert order == sorted(order)                              # the paper's order: figures, appendix figures, tables
     assert "No figures yet" in gallery(tmp_path / "empty", [])
+    figs = tmp_path / "figures"                                 # one section per scale, CPU-scale CIFAR-10 first and open
+    for k in ("digits", "cifar10-cpu", ""): (figs / k).mkdir(parents=True, exist_ok=True); (figs / k / "fig3_x.png").write_bytes(b"x")
+    md = gallery(figs, [])
+    at = [md.index(f"<strong>figures/{k}</strong>") for k in ("cifar10-cpu/", "digits/", "")]
+    assert at == sorted(at) and md.count("<details") == 3 and md.count(" open>") == 1, md[:300]
+    assert md.index('<details class="gallery-scale" open>') < md.index('src="figures/cifar10-cpu/fig3_x.png"') < at[1]
+    assert md.count('<figure class="gallery-item">') == 3 and 'src="figures/digits/fig3_x.png"' in md
 
 
 @pytest.fixture(scope="module")

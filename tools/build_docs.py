@@ -147,13 +147,25 @@ def _thumb(p, cmd):
             f'<figcaption><strong>{html.escape(p.stem)}</strong><br>{how}</figcaption></figure>')
 
 
+SCALE_ORDER = ("cifar10-cpu", "paper", "digits")     # the gallery's sections: the CPU-scale CIFAR-10 results first (open)
+
+
 def gallery(figures, notebooks):
-    "Markdown of the home page's gallery: every figures/*.png as a thumbnail in a grid, in the paper's order, with the command that made it."
+    """Markdown of the home page's gallery: every figures/*.png as a thumbnail in a grid, in the paper's order, with the
+    command that made it; one section per scale (figures/<scale>/), the first open and the others folded."""
     pngs = _pngs(figures)
     if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
-    cells = "\n".join(_thumb(p, figure_command(p.stem, notebooks)) for p in pngs)
-    return ("## Figure gallery\n\nThe figures in `figures/`, in the paper's order: each thumbnail opens the full figure, "
-            f"and under it is the command that wrote it.\n\n<div class=\"gallery\">\n{cells}\n</div>")
+    groups = {}
+    for p in pngs: groups.setdefault(p.parent.name if Path(p).parent != Path(figures) else "", []).append(p)
+    rank = lambda k: (SCALE_ORDER.index(k) if k in SCALE_ORDER else len(SCALE_ORDER), k)
+    parts = []
+    for i, k in enumerate(sorted(groups, key=rank)):
+        cells = "\n".join(_thumb(p, figure_command(p.stem, notebooks)) for p in groups[k])
+        label = html.escape(f"figures/{k}/" if k else "figures/")
+        parts.append(f'<details class="gallery-scale"{" open" if i == 0 else ""}><summary><strong>{label}</strong> '
+                     f'({len(groups[k])} figures)</summary>\n<div class="gallery">\n{cells}\n</div>\n</details>')
+    return ("## Figure gallery\n\nThe figures in `figures/`, one section per scale, in the paper's order: each thumbnail "
+            "opens the full figure, and under it is the command that wrote it.\n\n" + "\n".join(parts))
 
 
 def add_saved_figures(nb, figures):
@@ -200,6 +212,7 @@ main .katex-display { overflow-x: auto; overflow-y: hidden; max-width: 100%; pad
 main table { display: block; overflow-x: auto; max-width: 100%; }
 main table td { white-space: nowrap; }
 main .cell-output-display { overflow-x: auto; max-width: 100%; }
+.gallery-scale > summary { cursor: pointer; margin: 0.6rem 0; }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 1rem; margin: 1rem 0; }
 .gallery-item { margin: 0; border: 1px solid #dee2e6; border-radius: 4px; padding: 0.4rem; background: #fff; }
 .gallery-item img { width: 100%; height: 150px; object-fit: contain; display: block; }
