@@ -147,25 +147,25 @@ def _thumb(p, cmd):
             f'<figcaption><strong>{html.escape(p.stem)}</strong><br>{how}</figcaption></figure>')
 
 
-SCALE_ORDER = ("cifar10-cpu", "paper", "digits")     # the gallery's sections: the CPU-scale CIFAR-10 results first (open)
+SCALE_ORDER = ("cifar10-cpu", "paper", "digits")     # the gallery's sections: the CPU-scale CIFAR-10 results first
 
 
 def gallery(figures, notebooks):
     """Markdown of the home page's gallery: every figures/*.png as a thumbnail in a grid, in the paper's order, with the
-    command that made it; one section per scale (figures/<scale>/), the first open and the others folded."""
+    command that made it; one folded section per scale (figures/<scale>/; CPU-scale CIFAR-10 first), so the page stays short."""
     pngs = _pngs(figures)
     if not pngs: return "## Figure gallery\n\nNo figures yet: run a `nbs/fig*.ipynb` notebook (they write `figures/*.png`)."
     groups = {}
     for p in pngs: groups.setdefault(p.parent.name if Path(p).parent != Path(figures) else "", []).append(p)
     rank = lambda k: (SCALE_ORDER.index(k) if k in SCALE_ORDER else len(SCALE_ORDER), k)
     parts = []
-    for i, k in enumerate(sorted(groups, key=rank)):
+    for k in sorted(groups, key=rank):
         cells = "\n".join(_thumb(p, figure_command(p.stem, notebooks)) for p in groups[k])
         label = html.escape(f"figures/{k}/" if k else "figures/")
-        parts.append(f'<details class="gallery-scale"{" open" if i == 0 else ""}><summary><strong>{label}</strong> '
+        parts.append(f'<details class="gallery-scale"><summary><strong>{label}</strong> '
                      f'({len(groups[k])} figures)</summary>\n<div class="gallery">\n{cells}\n</div>\n</details>')
     return ("## Figure gallery\n\nThe figures in `figures/`, one section per scale, in the paper's order: each thumbnail "
-            "opens the full figure, and under it is the command that wrote it.\n\n" + "\n".join(parts))
+            "opens the full figure, and under it is the command that wrote it. Click a folder to open it.\n\n" + "\n".join(parts))
 
 
 def add_saved_figures(nb, figures):
