@@ -31,18 +31,18 @@ def flat(items):
 
 
 def test_sidebar_follows_the_paper():
-    "Energy, data/models, attacks, losses/training, evaluation, generation, analyses, tools; then figures, then tables."
-    stems = ["table1_robustness", "fig10_x", "fig3_phases", "12_utils", "07_generate", "index", "fig1a_steps",
-             "05_train", "00_energy", "figG_depth", "fig1_scatter", "03_attacks", "06_evaluate", "02_models",
-             "10_analysis", "01_data", "03a_footprint", "table2a_delta", "04_losses", "fig5bc_pm", "fig5a_subsets", "notes"]
+    "Foundations, energy, data/models, attacks, losses/training, evaluation, generation, analyses, tools; then figures, then tables."
+    stems = ["table1_robustness", "fig10_x", "fig3_phases", "00_utils", "14_generate", "index", "fig1a_steps",
+             "12_train", "02_energy", "figG_depth", "fig1_scatter", "05_attacks", "13_evaluate", "04_models",
+             "17_analysis", "03_data", "06_footprint", "table2a_delta", "07_losses", "fig5bc_pm", "fig5a_subsets", "notes"]
     bar = sidebar(stems)
-    assert flat(bar) == ["index", "00_energy", "01_data", "02_models", "03_attacks", "03a_footprint", "04_losses", "05_train",
-                         "06_evaluate", "07_generate", "10_analysis", "12_utils", "fig1_scatter", "fig1a_steps",
+    assert flat(bar) == ["index", "00_utils", "02_energy", "03_data", "04_models", "05_attacks", "06_footprint", "07_losses",
+                         "12_train", "13_evaluate", "14_generate", "17_analysis", "fig1_scatter", "fig1a_steps",
                          "fig3_phases", "fig5a_subsets", "fig5bc_pm", "fig10_x", "figG_depth", "table1_robustness",
                          "table2a_delta", "notes"]
     sections = [i["section"] for i in bar if isinstance(i, dict)]
     assert sections == ["Data and models", "Attacks", "Losses and training", "Reproduce the figures", "Reproduce the tables", "More"]
-    assert sidebar(["00_energy"]) == ["00_energy"]          # no empty sections, no index when there is none
+    assert sidebar(["02_energy"]) == ["02_energy"]          # no empty sections, no index when there is none
 
 
 def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
@@ -58,7 +58,7 @@ def test_figure_command_reads_save_figure_names(tmp_path, monkeypatch):
     (tmp_path / "nbs" / "fig6_generation.ipynb").write_text(nb("model = 'x'", 'save_figure(fig, "fig6_top", df, model=model)\n'
                                                                "save_figure(ax.figure, 'figO_presets', df)"))
     monkeypatch.setattr(build_docs, "ROOT", tmp_path)
-    nbs = ["fig3_phases", "fig3_phases_extra", "fig6_generation", "00_energy"]
+    nbs = ["fig3_phases", "fig3_phases_extra", "fig6_generation", "02_energy"]
     cmd = lambda stem: figure_command(stem, nbs)
     assert cmd("fig3_phases") == "papermill nbs/fig3_phases.ipynb out.ipynb"
     assert (cmd("fig3_phases_method-mail_trades_n_per_class-50")
@@ -131,7 +131,7 @@ def site(tmp_path_factory):
 
 
 def pages_of_notebooks():
-    "Each notebook's page, named as nbdev names it (leading number dropped, lower case: 11_benchmark -> benchmark.html)."
+    "Each notebook's page, named as nbdev names it (leading number dropped, lower case: 20_benchmark -> benchmark.html)."
     from nbdev.doclinks import _nbpath2html
     return {nb.stem: _nbpath2html(nb).name for nb in (ROOT / "nbs").glob("*.ipynb")}
 
@@ -245,12 +245,12 @@ def test_reviewer_pages_in_chromium(site, browser):
         page.locator("main table").first.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "table1_robustness.png"), full_page=False)
         # the losses page: docstrings with `*` keep it; nothing overflows the column on any page looked at
-        page.goto(f"{host}/{pages['04_losses']}", wait_until="networkidle")
+        page.goto(f"{host}/{pages['07_losses']}", wait_until="networkidle")
         page.wait_for_function("document.querySelectorAll('.katex').length > 0", timeout=15000)
         body = page.locator("main").inner_text()
         assert "sum w*CE + beta (1/m) sum w*KL" in body, "weat_loss's docstring lost its *"
         page.screenshot(path=str(SHOTS / "losses.png"), full_page=False)
-        for name in (pages["04_losses"], pages["00_energy"], pages["table1_robustness"], "index.html"):
+        for name in (pages["07_losses"], pages["02_energy"], pages["table1_robustness"], "index.html"):
             page.goto(f"{host}/{name}", wait_until="networkidle")
             o = page.evaluate(OVERFLOW_JS)
             assert o["wide"] == [] and o["page"] <= o["view"], (name, o)

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-NOTEBOOK = "nbs/00_energy.ipynb"            # small, and it checks itself: its tests are fastcore assertions
+NOTEBOOK = "nbs/02_energy.ipynb"            # small, and it checks itself: its tests are fastcore assertions
 TOKEN = uuid.uuid4().hex
 def _tst_flags():
     c = configparser.ConfigParser(); c.read(ROOT / "settings.ini")
@@ -84,7 +84,7 @@ def test_lab_page_and_contents(lab):
     status, listing = lab.request("GET", "/api/contents/nbs?content=1")
     assert status == 200 and listing["type"] == "directory"
     names = {c["name"] for c in listing["content"] if c["type"] == "notebook"}
-    assert names == {p.name for p in (ROOT / "nbs").glob("*.ipynb")} and "00_energy.ipynb" in names
+    assert names == {p.name for p in (ROOT / "nbs").glob("*.ipynb")} and "02_energy.ipynb" in names
     status, nb = lab.request("GET", f"/api/contents/{NOTEBOOK}")
     assert nb["type"] == "notebook" and nb["content"]["cells"]
 
@@ -124,7 +124,7 @@ def execute(ws, session, code, timeout=120):
 def test_notebook_runs_in_server_kernel(lab):
     "Open a session on the notebook as Lab does, run its cells in that kernel, get `ok` from each, and close it."
     websocket = pytest.importorskip("websocket", reason="websocket-client comes with jupyter_server")
-    status, sess = lab.request("POST", "/api/sessions", {"path": NOTEBOOK, "type": "notebook", "name": "00_energy.ipynb",
+    status, sess = lab.request("POST", "/api/sessions", {"path": NOTEBOOK, "type": "notebook", "name": "02_energy.ipynb",
                                                          "kernel": {"name": "python3"}})
     assert status == 201, sess
     kid = sess["kernel"]["id"]

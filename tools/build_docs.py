@@ -15,8 +15,8 @@ KATEX_VERSION = "0.16.22"          # the KaTeX release copied into the site (npm
 CDN_KATEX = re.compile(r"https://cdn\.jsdelivr\.net/npm/katex@[^/\"']+/dist")
 
 # The sidebar follows the paper: library notebooks by their number, then the reproduce-a-figure/table pages.
-SECTIONS = [("Energy", 0, 0), ("Data and models", 1, 2), ("Attacks", 3, 3), ("Losses and training", 4, 5),
-            ("Evaluation", 6, 6), ("Generation", 7, 8), ("Analyses", 9, 10), ("Tools", 11, 99)]
+SECTIONS = [("Foundations", 0, 1), ("Energy", 2, 2), ("Data and models", 3, 4), ("Attacks", 5, 6), ("Losses and training", 7, 12),
+            ("Evaluation", 13, 13), ("Generation", 14, 15), ("Analyses", 16, 17), ("Tools", 18, 99)]
 
 
 class DocsError(Exception):
@@ -32,7 +32,7 @@ def _natural(s):
 
 def sidebar(stems):
     "Quarto sidebar `contents` for notebook stems (names without .ipynb): home, sections in the paper's order, figures, tables."
-    numbered = {s: int(m.group(1)) for s in stems if (m := re.match(r"(\d+)[a-zA-Z0-9]*_", s))}   # 03a_footprint is 3
+    numbered = {s: int(m.group(1)) for s in stems if (m := re.match(r"(\d+)[a-zA-Z0-9]*_", s))}   # 06_footprint is 6
     figs = sorted((s for s in stems if s.startswith("fig")), key=_natural)
     tabs = sorted((s for s in stems if s.startswith("table")), key=_natural)
     rest = sorted(s for s in stems if s not in numbered and s not in figs and s not in tabs and s != "index")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (weat_paper.gpucheck, nbs/11b_gpu_check.ipynb): on one CUDA GPU, offline, in <= 5 minutes, every GPU row
+# The GPU check (weat_paper.gpucheck, nbs/20b_gpu_check.ipynb): on one CUDA GPU, offline, in <= 5 minutes, every GPU row
 # of BENCHMARKS.md. Runs from a bare checkout (weat_paper need not be installed). What the GPU machine lacks travels in
 # the ignored folder .gpu/ (made by tools/gpu_prepare.sh): the CIFAR-10 JPEG archive and pure-Python packages (site/).
 #   bash tools/gpu_check.sh [--out DIR] [--smoke] [--archive PATH] ...    (options: python3 -m weat_paper.gpucheck --help)
