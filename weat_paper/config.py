@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['REQUIRED', 'PROTOCOLS', 'OPTIONS', 'TRAIN_DEFAULTS', 'SCHEMA', 'Option', 'add_protocol', 'method_spec',
-           'split_options', 'resolve_config', 'notebook_settings', 'train_signature', 'cli_parser']
+           'split_options', 'resolve_config', 'protocol_fingerprint', 'notebook_settings', 'train_signature',
+           'cli_parser']
 
 # %% ../nbs/09_config.ipynb #b2c0e003
-import argparse, inspect, math
+import argparse, hashlib, inspect, json, math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -194,7 +195,14 @@ add_protocol("paper", dataset="cifar10", arch="resnet18", batch_size=128, lr=0.1
              augment=True, amp=False, val="synthetic", val_n=10_000, select_after=lambda c: min(round(0.9 * c["epochs"]), c["epochs"] - 1))
 
 # %% ../nbs/09_config.ipynb #cpu0p002
-add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False)
+add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False,
+             select_after=lambda c: c["epochs"] - 1 if method_spec(c).attack is None else round(0.9 * c["epochs"]))
+
+def protocol_fingerprint(protocol):
+    "A short hash of every setting `protocol` resolves to, for every method (the seed aside): results with other fingerprints were made otherwise."
+    check_choice("protocol", protocol, list(PROTOCOLS))
+    cs = {m: {k: v for k, v in resolve_config(m, protocol=protocol).items() if k != "seed"} for m in METHODS}
+    return hashlib.sha1(json.dumps(cs, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 # %% ../nbs/09_config.ipynb #nbset002
 def notebook_settings(protocol, quick, method="standard", **params):
