@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 'model_digest', 'autoattack_robust', 'eval_path',
-           'evaluate']
+           'evaluate', 'eval_parser', 'eval_main']
 
 # %% ../nbs/13_evaluate.ipynb #66a8d08a
 import json, os, sys, time, hashlib, logging
@@ -177,3 +177,42 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
                                     seconds=round(time.time() - t0, 2), **extra)
         if path is not None: _write_json(path, dict(record, versions=versions()))
     return {a: record["results"][a]["accuracy"] for a in attacks}
+
+# %% ../nbs/13_evaluate.ipynb #e5b7c9e1
+import argparse
+
+def eval_parser():
+    "The argument parser of `weat-eval`."
+    p = argparse.ArgumentParser(prog="weat-eval", description="Evaluate a run directory's checkpoint on its dataset's test split "
+                                "(clean and PGD-20, optionally AutoAttack) and keep the results in the run directory (eval.json).")
+    p.add_argument("run_dir", help="a run directory made by weat-train")
+    p.add_argument("--checkpoint", default="best.pt", choices=["best.pt", "last.pt"], help="the checkpoint evaluated (default: best.pt, the model selection)")
+    p.add_argument("--n", type=int, default=None, help="test images for clean and PGD-20: a seeded subset (default: all)")
+    p.add_argument("--autoattack", nargs="*", default=None, metavar="ATTACK", help=f"also run AutoAttack with these attacks "
+                   f"(of {', '.join(AA_STANDARD)}; none named: all four, the standard version)")
+    p.add_argument("--n-autoattack", type=int, default=None, help="test images for AutoAttack (default: --n)")
+    p.add_argument("--batch-size", type=int, default=256, help="images per batch (default: 256)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--root", default=None, help="data folder (default: <project root>/data)")
+    p.add_argument("--force", action="store_true", help="evaluate again, ignoring the results kept in the run directory")
+    return p
+
+def eval_main(argv=None):
+    "Entry point of `weat-eval`: `evaluate` on a run directory, its results printed; a bad value ends in one line (exit 2)."
+    p = eval_parser(); a = p.parse_args(argv)
+    aa = None if a.autoattack is None else tuple(a.autoattack) or AA_STANDARD
+    try:
+        if not (Path(a.run_dir) / "config.json").is_file():
+            raise FileNotFoundError(f"{a.run_dir} is not a run directory (no config.json); weat-train makes one")
+        if not (Path(a.run_dir) / a.checkpoint).is_file():
+            raise FileNotFoundError(f"{Path(a.run_dir) / a.checkpoint} does not exist: the run has not saved it yet (train it on)")
+        for name, v in (("--n", a.n), ("--n-autoattack", a.n_autoattack)):
+            if v is not None: check_range(name, v, 0, lo_open=True, integer=True)
+        for x in aa or (): check_choice("AutoAttack attack", x, AA_STANDARD)
+        res = evaluate(a.run_dir, attacks=("clean", "pgd20") + (("autoattack",) if aa else ()), n=a.n, n_autoattack=a.n_autoattack,
+                       batch_size=a.batch_size, root=a.root, device=a.device, checkpoint=a.checkpoint,
+                       autoattack_attacks=aa or AA_STANDARD, force=a.force)
+    except (ValueError, FileNotFoundError) as e: p.exit(2, f"weat-eval: error: {e}\n")
+    print(f"{a.run_dir} ({a.checkpoint}): " + ", ".join(f"{k} {v:.2f}%" for k, v in res.items()))
+    print(f"  kept in {eval_path(a.run_dir, a.checkpoint)}")
+    return 0

@@ -121,7 +121,8 @@ def write_table(df, path, markdown=None):
     return True
 
 # %% ../nbs/01_outputs.ipynb #04fd3da0
-PAPER_PRESET_SETS = ("arch", "epochs", "steps", "eps", "alpha", "batch_size", "lr", "n_per_class", "track_n", "cpu_threads")
+from .config import option_names
+PAPER_PRESET_SETS = option_names(identity=True, protocol=True)   # the paper's protocol sets these: a paper command leaves them out
 
 def notebook_command(notebook, **params):
     "The papermill command that runs nbs/<notebook>.ipynb with `params` (each one of its parameters; lists and dicts as YAML)."

@@ -8,18 +8,18 @@ __all__ = ['PAPER_DATASETS', 'NOT_PROTOCOL', 'PAPER_GENERATION', 'paper_settings
 # %% ../nbs/11_protocol.ipynb #28cfb5c4
 import json, math
 from pathlib import Path
-from .config import OPTIONS, resolve_config
+from .config import OPTIONS, RECORD_KEYS, option_names, resolve_config
 from .utils import check_choice
 
 # %% ../nbs/11_protocol.ipynb #f85c7b27
 PAPER_DATASETS = ("cifar10", "cifar100", "svhn", "tinyimagenet")
-NOT_PROTOCOL = ("method", "protocol", "overrides", "schema", "seed", "track_n", "eval_n", "eval_every", "world_size", "versions")   # never a difference
+NOT_PROTOCOL = (*option_names(protocol=False), *RECORD_KEYS)   # never a difference: what is trained, the seed, measurement, records
 
 def paper_settings(method, dataset="cifar10"):
     "Every training setting of the paper's protocol for `method` on `dataset`: `protocol='paper'` resolved, without run bookkeeping."
     check_choice("dataset of the paper", dataset, PAPER_DATASETS)
     c = resolve_config(method, protocol="paper", dataset=dataset)
-    return {k: v for k, v in c.items() if k not in NOT_PROTOCOL}
+    return {"dataset": dataset, **{k: v for k, v in c.items() if k not in NOT_PROTOCOL}}
 
 PAPER_GENERATION = dict(dataset="cifar10", retained_variance=0.99, sigma=0.005, noise="code", n_per_class=5000,
                         backbone="inception")
@@ -57,7 +57,7 @@ def protocol_diff(run):
     out, given = ([] if ds in PAPER_DATASETS else [f"dataset={ds}"]), {"dataset": ds}
     ref = resolve_config(c["method"], protocol="paper", **given)
     for k, o in OPTIONS.items():
-        if not o.identity or k in NOT_PROTOCOL or k == "dataset" or k == "burn_in" and c["method"] != "mail_trades": continue
+        if not o.protocol or k == "burn_in" and c["method"] != "mail_trades": continue     # the dataset: above
         if k == "val_n" and not str(c.get("val", "")).startswith("synthetic"): continue
         if k not in c: out.append(f"{k}=not recorded")
         elif not _same(c[k], ref[k]):     # a difference; what the paper derives from it follows it (0.9 of other epochs)

@@ -21,7 +21,8 @@ from .losses import TABLE1C
 from .utils import check_choice, check_range, paper_table, project_root, rank_world
 
 # %% ../nbs/18_results.ipynb #eeaddeb5
-_NOT_VARIANT = ("seed", "versions", "world_size", "sync_bn", "schema", "overrides")
+from .config import RECORD_KEYS, option_names
+_NOT_VARIANT = (*option_names(replica=True), *option_names(identity=False), *RECORD_KEYS)   # a variant's replicas differ only in these
 
 def read_run(run_dir, checkpoint="best.pt"):
     "One registry row (a dict) for the run directory `run_dir`, with the evaluation of its `checkpoint`."
@@ -458,18 +459,26 @@ def _value(s):
     try: return _number(s)
     except argparse.ArgumentTypeError: return s
 
-_SET_OK = set(OPTIONS) - {"method", "device", "out_dir", "root", "progress", "stop_after", "force"}   # the sweep sets these
+from .config import RECORD_KEYS, option_names
+_SET_OK = set(option_names(sweep=True))   # --set may set these (the sweep sets the others per run, or they have flags)
+
+class _DefaultsShown(argparse.HelpFormatter):
+    "Help that shows each option's default, unless its help already says it or it has none."
+    def _get_help_string(self, action):
+        h, d = action.help or "", action.default
+        if "(default" in h or d in (None, False, [], argparse.SUPPRESS) or not action.option_strings: return h
+        return h + " (default: %(default)s)"
 
 def parse_args(argv=None):
     "The arguments of `weat-sweep`."
-    p = argparse.ArgumentParser("weat-sweep", description="Train and evaluate a grid of runs (methods x seeds, or a paper "
+    p = argparse.ArgumentParser("weat-sweep", formatter_class=_DefaultsShown, description="Train and evaluate a grid of runs (methods x seeds, or a paper "
                                 "table's), skipping finished ones; one after another, on several GPUs or CPU workers, or on Slurm.")
     g = p.add_argument_group("the grid")
     g.add_argument("--grid", default=None, help="a paper table's runs: " + "; ".join(f"{k} = {v}" for k, v in GRIDS.items()))
     g.add_argument("--methods", nargs="+", default=None, help="METHODS rows to train (default: trades, or the grid's)")
     g.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: 0, or the grid's)")
     g.add_argument("--table1c", action="store_true", help="the runs of Tab. 1c (each row's method and beta) on --dataset")
-    g.add_argument("--protocol", default=None, help=f"a named preset of the train() options: {', '.join(PROTOCOLS)} "
+    g.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help=f"a named preset of the train() options: {', '.join(PROTOCOLS)} "
                    "(weat_paper.config.PROTOCOLS); --dataset, --arch, --epochs and --set override it")
     g.add_argument("--dataset", default=None, help="dataset (default: digits, the protocol's, or the grid's)")
     g.add_argument("--arch", default=None, help="architecture (default: smallcnn, or the grid's resnet18)")
@@ -484,7 +493,7 @@ def parse_args(argv=None):
     e.add_argument("--aa-attacks", nargs="+", default=list(AA_STANDARD), help="AutoAttack's attacks (default: the standard four)")
     e.add_argument("--checkpoint", default="best.pt", help="the checkpoint evaluated: best.pt (the model selection) or last.pt")
     e.add_argument("--root", default=None, help="data folder (default <project root>/data)")
-    e.add_argument("--device", default="auto")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N: where each run trains and is evaluated")
     l = p.add_argument_group("where the runs go")
     l.add_argument("--dry-run", action="store_true", help="list the runs with their state (done / trained / running / "
                    "resumable / new) and the GPU- and CPU-hours left, estimated from benchmarks/; start nothing")

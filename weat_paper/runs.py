@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['run_dir_for', 'write_config', 'note_versions', 'write_progress', 'is_finished', 'metrics_match_checkpoint',
-           'check_run_folder', 'run_data', 'rng_state', 'set_rng_state', 'run_lock', 'Run', 'load_run']
+           'check_run_folder', 'run_data', 'data_fingerprint', 'data_change', 'note_data', 'note_forced', 'rng_state',
+           'set_rng_state', 'run_lock', 'Run', 'load_run']
 
 # %% ../nbs/10_runs.ipynb #c3c0e003
 import fcntl, hashlib, json, os, random, tempfile, warnings
@@ -14,22 +15,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .config import resolve_config
+from .config import Config, RECORD_KEYS, option_names, resolve_config
 from .data import get_dataset, train_val_split, validation_split
 from .models import load_model, load_checkpoint
 from .utils import check_choice, dataset_slug, project_root
 
 # %% ../nbs/10_runs.ipynb #c3c0e005
-_META = ("protocol", "overrides", "schema")     # in config.json, but not hashed into the run's name
-
 def run_dir_for(method, runs=None, **options):
-    "The default run directory of `train(method, **options)`, under `runs` (default <project root>/runs)."
-    c = resolve_config(method, **options)
-    d = resolve_config(method, protocol=c["protocol"], dataset=c["dataset"], epochs=c["epochs"], seed=c["seed"], arch=c["arch"])
-    name = f"{method}_{dataset_slug(c['dataset'])}_{c['arch']}_e{c['epochs']}_s{c['seed']}"
+    "The default run directory of `train(method, **options)` (or of a resolved `Config`), under `runs` (default <project root>/runs)."
+    c = method if isinstance(method, Config) else resolve_config(method, **options)
+    named = {k: c[k] for k in option_names(named=True) if k != "method"}    # what the name spells out; the hash: what else differs
+    d = resolve_config(c.method, protocol=c.protocol, n_per_class=c.n_per_class, **named)
+    name = f"{c.method}_{dataset_slug(c['dataset'])}_{c['arch']}_e{c['epochs']}_s{c['seed']}"
     if c["n_per_class"]: name += f"_n{c['n_per_class']}"
     if c["protocol"] != "quick": name += f"_{c['protocol']}"
-    diff = {k: c[k] for k in c if k not in ("n_per_class", *_META) and c[k] != d[k]}
+    diff = {k: c[k] for k in option_names(identity=True) if c[k] != d[k]}
     if diff: name += "_h" + hashlib.sha1(json.dumps(diff, sort_keys=True).encode()).hexdigest()[:8]
     if Path(name).name != name or name.startswith("."):    # every part is checked or slugged: the folder stays under `runs`
         raise ValueError(f"run directory name {name!r} would leave {runs or 'runs'}; check the method, dataset and arch")
@@ -97,10 +97,9 @@ def metrics_match_checkpoint(run_dir):
     rows = load_checkpoint(last).get("metrics")
     return rows is None or (Path(run_dir) / "metrics.csv").read_text() == pd.DataFrame(rows).to_csv(index=False)
 
-_OURS = ("method", "dataset", "arch", "epochs", "seed", "versions")     # keys every weat_paper config.json has had
-_NOT_SETTINGS = ("overrides", "schema", "world_size", "sync_bn", "versions", "resumed_with")   # in config.json, not settings of the run
-_FIXED = ("method", "dataset", "arch", "epochs", "batch_size", "lr", "momentum", "weight_decay", "pct_start", "seed",
-          "n_per_class", "val", "val_n", "train_idx", "protocol")   # fixed by a checkpoint: its schedule, optimiser, data and model
+_OURS = (*option_names(named=True), "versions")     # keys every weat_paper config.json has had
+_NOT_SETTINGS = (*RECORD_KEYS, *option_names(identity=False))   # in config.json (sync_bn), not settings of the run
+_FIXED = option_names(fixed=True)   # fixed by a checkpoint: its schedule, optimiser, data and model
 def _own_file(name):
     "Whether `name` is what a run directory holds before its config.json: the lock, a write probe, config.json being written."
     return name in (".lock", "config.json.tmp") or name.startswith(".write_test.")
@@ -108,6 +107,8 @@ def _own_file(name):
 def check_run_folder(run_dir):
     "The config.json of the run directory `run_dir` ({} when the folder is new or empty); refuses a folder that is not a weat_paper run directory."
     run_dir = Path(run_dir); p = run_dir / "config.json"
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"out_dir {run_dir} is a file, not a folder: give a folder for the run (it is made if it does not exist)")
     if not p.is_file():
         other = sorted(q.name for q in run_dir.iterdir() if not _own_file(q.name)) if run_dir.is_dir() else []
         if other:    # never write into a folder that is not a run directory (or lost its config.json)
@@ -167,6 +168,65 @@ def run_data(config, root=None):
         if c["train_idx"][-1] >= len(tr): raise ValueError(f"train_idx holds index {c['train_idx'][-1]}; the training split has {len(tr)} images")
         tr = tr.subset(c["train_idx"])
     return tr, val, test
+
+# %% ../nbs/10_runs.ipynb #c3c0e0d2
+def _split_fingerprint(s, chunk=4096):
+    "Size, class names and a short hash of one split's labels and images (at 8 bits, hashed in chunks: no full copy)."
+    if s is None: return None
+    h = hashlib.sha1(s.y.cpu().numpy().astype(np.int64).tobytes())
+    for i in range(0, len(s), chunk):
+        h.update((s.x[i:i + chunk] * 255).round().to(torch.uint8).cpu().numpy().tobytes())
+    return {"n": len(s), "classes": [str(k) for k in s.classes], "hash": h.hexdigest()[:12]}
+
+def data_fingerprint(tr, val, test):
+    "What a run trains, validates and tests on, per split: its size, class names and a hash of its images and labels."
+    return {"train": _split_fingerprint(tr), "val": _split_fingerprint(val), "test": _split_fingerprint(test)}
+
+def data_change(old, new):
+    "What changed between two data fingerprints, in words ('' when nothing did)."
+    out = []
+    for k in ("train", "val", "test"):
+        a, b = (old or {}).get(k), new.get(k)
+        if a == b: continue
+        if a is None or b is None: out.append(f"the {k} split {'appeared' if a is None else 'is gone'}")
+        elif len(a["classes"]) != len(b["classes"]): out.append(f"{k}: {len(a['classes'])} classes, now {len(b['classes'])}")
+        elif a["classes"] != b["classes"]: out.append(f"{k}: the classes are now {', '.join(b['classes'][:6])}{', ...' if len(b['classes']) > 6 else ''} (were {', '.join(a['classes'][:6])})")
+        elif a["n"] != b["n"]: out.append(f"{k}: {a['n']} images, now {b['n']}")
+        else: out.append(f"{k}: images or labels replaced ({a['n']} images, the same classes)")
+    return "; ".join(out)
+
+def _with_history(cfg, epoch, old, new):
+    "`cfg`'s history with `new` holding from epoch `epoch` + 1 on and `old` from epoch 1 (where the history does not say otherwise)."
+    h = [dict(e) for e in cfg.get("history", [])] or [{"from_epoch": 1}]
+    for k, v in old.items(): h[0].setdefault(k, v)
+    return h + [{"from_epoch": epoch + 1, **new}]
+
+# %% ../nbs/10_runs.ipynb #c3c0e0d4
+def note_data(run_dir, fp, epoch, force=False, write=True):
+    """Check the data of a run resumed at `epoch` against the fingerprint its config.json holds: none (a run made before
+    fingerprints) is recorded; a change is refused in one line naming it, or, with `force` and data of the same size and
+    classes, recorded in the run's history. Returns the change ('' if none); only `write` writes config.json."""
+    p = Path(run_dir) / "config.json"
+    cfg = _read_run_file(p)
+    change = data_change(cfg["data"], fp) if "data" in cfg else ""
+    if change and not force:
+        raise ValueError(f"the data of run {run_dir} changed since it was trained: {change}; restore the data, "
+                         f"use another out_dir, or force=True (--force) to continue on the new data")
+    if change and any(a and b and (a["n"], len(a["classes"])) != (b["n"], len(b["classes"]))
+                      for a, b in ((cfg["data"].get(k), fp.get(k)) for k in ("train", "val", "test"))):
+        raise ValueError(f"the data of run {run_dir} changed since it was trained: {change}; its checkpoint fixes the number of "
+                         f"images and classes, which force cannot change: use another out_dir")
+    if change and write: warnings.warn(f"force: continuing {run_dir} after epoch {epoch} on changed data ({change}); recorded in config.json")
+    if write and (change or "data" not in cfg):
+        _write_json(p, {**cfg, "data": fp, **({"history": _with_history(cfg, epoch, {"data": cfg["data"]}, {"data": fp})} if change else {})})
+    return change
+
+def note_forced(run_dir, c, keys, epoch):
+    "After `force` continued a run at `epoch` with other values of `keys`: config.json holds the new values and its history says from which epoch each held."
+    p = Path(run_dir) / "config.json"
+    cfg = _read_run_file(p)
+    old, new = {k: cfg.get(k) for k in keys}, {k: c.get(k) for k in keys}
+    _write_json(p, {**cfg, **c, "history": _with_history(cfg, epoch, old, new)})
 
 # %% ../nbs/10_runs.ipynb #41fc015c
 def rng_state(loader=None):
