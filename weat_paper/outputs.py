@@ -174,6 +174,7 @@ def same_table(a, b, rtol=0.02):
         elif x.astype(str).tolist() != y.astype(str).tolist(): return False
     return True
 
+# %% ../nbs/01_outputs.ipynb #63f235cc
 def to_markdown(df):
     "A pipe table of `df` (GitHub Markdown), without extra dependencies."
     cols = [str(c) for c in df.columns]
@@ -272,6 +273,7 @@ def _finish(folder, stem, record, files):
     print(f"saved {where}/{stem}" + ("{" + ",".join(Path(f).suffix for f in sorted(files)) + "}" if len(files) > 1 else Path(files[0]).suffix) +
           (" (git-ignored: no committed record has these parameters; WEAT_FIGURES=figures saves it as a committed result)" if local else ""))
 
+# %% ../nbs/01_outputs.ipynb #8fb85029
 def save_figure(fig, name, data=None, notebook=None, values=None, caption=None, **params):
     """Save `fig` as <folder>/<name>[_k-v...].png, `data` as CSV and the record as JSON beside it; return the PNG path.
 

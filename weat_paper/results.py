@@ -48,6 +48,7 @@ def read_run(run_dir, checkpoint="best.pt"):
     row["dir"] = str(d)
     return row
 
+# %% ../nbs/18_results.ipynb #e7b4e773
 def gather(root=None):
     "Every run directory under `root` (default <project root>/runs), one row each, as a DataFrame."
     root = Path(root or project_root() / "runs")
@@ -104,6 +105,7 @@ def compare(agg, paper, keys=None, metrics=("clean", "pgd20", "autoattack")):
                           protocol=o.get("protocol")) for m in metrics]
     return pd.DataFrame(rows)
 
+# %% ../nbs/18_results.ipynb #d6c0ca3e
 def pm(mean, std, digits=2):
     "'mean ± std' ('mean' alone when std is NaN, '—' when mean is NaN)."
     if mean is None or not np.isfinite(mean): return "—"
