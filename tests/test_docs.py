@@ -3,6 +3,7 @@
 The browser check needs Debian's Chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it) and
 npm (KaTeX comes from the npm registry). Without them the check skips and says why, except under CI, where it fails."""
 import html, json, os, re, shutil, sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def test_tables_are_arranged_for_a_narrow_column():
           "| sat | differs: epochs=30 | 36.93 ± 2.17 | 82.43 | -45.50 |\n| weat_adv | differs: epochs=30 | 33.10 | 81.00 | -47.90 |\n\nafter")
     out = build_docs.readable_table(md)
     assert "*Protocol of every row:* differs: epochs=30" in out and out.count("differs") == 1 and out.endswith("after")
-    assert '<th colspan="3">clean</th>' in out and "<th>ours</th><th>paper</th><th>Δ</th>" in out and "<td>36.93 ± 2.17</td>" in out
+    assert '<th colspan="3">clean</th>' in out and "<th>ours</th><th>paper</th><th>Δ</th>" in out and "<td>36.93 ±&nbsp;2.17</td>" in out
     assert '<th rowspan="2">method</th>' in out and "<td>weat_<wbr>adv</td>" in out
     md2 = "| a | protocol | b |\n|---|---|---|\n| 1 | x | 2*y*z |\n| 3 | paper | **holds** |"
     out2 = build_docs.readable_table(md2)
@@ -253,15 +254,21 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+@contextmanager
+def served(site, browser):
+    "The site served on a free localhost port, and a new Chromium page: (host, page); both closed afterwards."
+    srv = build_docs.serve(site)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    try: yield f"http://127.0.0.1:{srv.server_address[1]}", page
+    finally: page.close(); srv.shutdown()
+
+
 def test_reviewer_pages_in_chromium(site, browser):
     "Table pages show HTML tables, docstrings keep their `*`, wide code and equations scroll inside the column, the gallery is a thumbnail grid."
     site, figs = site
     pages = pages_of_notebooks()
-    srv = build_docs.serve(site)
-    host = f"http://127.0.0.1:{srv.server_address[1]}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page()
-    try:
+    with served(site, browser) as (host, page):
         # the Tab. 1 page: the table its notebook saved, as an HTML table
         page.goto(f"{host}/{pages['table1_robustness']}", wait_until="networkidle")
         assert page.locator("main table").count() >= 1, "no <table> on the Tab. 1 page"
@@ -295,8 +302,6 @@ def test_reviewer_pages_in_chromium(site, browser):
         page.screenshot(path=str(SHOTS / "home.png"), full_page=False)
         html_ = "".join(p.read_text(encoding="utf-8") for p in site.glob("*.html"))
         assert "github.com/weat-paper" not in html_, "a link into the unpublished repository"
-    finally:
-        page.close(); srv.shutdown()
 
 
 TABLES_JS = """() => {
@@ -319,11 +324,7 @@ def test_tables_read_in_the_column(site, browser):
     The ledger is the first thing on its page and second in the sidebar. Screenshots: figures/docs/."""
     site, figs = site
     pages = pages_of_notebooks()
-    srv = build_docs.serve(site)
-    host = f"http://127.0.0.1:{srv.server_address[1]}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page()
-    try:
+    with served(site, browser) as (host, page):
         for nb in (*TABLE_PAGES, "claims"):
             page.goto(f"{host}/{pages[nb]}", wait_until="networkidle")
             o = page.evaluate(TABLES_JS)
@@ -345,8 +346,6 @@ def test_tables_read_in_the_column(site, browser):
             "els => els.map(e => e.getAttribute('href'))")
         assert [h.lstrip("./") for h in nav[:2]] == ["index.html", pages["claims"]], nav[:4]
         page.screenshot(path=str(SHOTS / "claims.png"), full_page=False)
-    finally:
-        page.close(); srv.shutdown()
 
 
 def command_scale(cmd):
@@ -363,16 +362,11 @@ def command_scale(cmd):
 def test_gallery_commands_carry_their_scale(site, browser):
     "Every command under a gallery thumbnail writes to the folder (scale) that thumbnail's figure is in; every recorded figure shows its command."
     site, figs = site
-    srv = build_docs.serve(site)
-    host = f"http://127.0.0.1:{srv.server_address[1]}"
-    page = browser.new_page()
-    try:
+    with served(site, browser) as (host, page):
         page.goto(f"{host}/index.html", wait_until="networkidle")
         items = page.evaluate("""() => [...document.querySelectorAll('.gallery-scale')].flatMap(s =>
             [...s.querySelectorAll('.gallery-item')].map(i => ({scale: s.dataset.scale, src: i.querySelector('img').getAttribute('src'),
              cmd: (i.querySelector('figcaption code.command') || {}).textContent || null})))""")
-    finally:
-        page.close(); srv.shutdown()
     recs = build_docs.records(figs)
     shown = {i["src"]: i for i in items}
     for p, rec in recs.items():
