@@ -286,7 +286,8 @@ def test_reviewer_pages_in_chromium(site, browser):
             assert o["wide"] == [] and o["page"] <= o["view"], (name, o)
         # the home page: the gallery is a grid of thumbnails, not one full-width figure after another
         page.goto(f"{host}/index.html", wait_until="networkidle")
-        assert page.evaluate("document.documentElement.scrollHeight") < 8000      # every scale's section folded
+        folded = page.evaluate("""() => [...document.querySelectorAll('.gallery-scale')].map(d => [d.open, d.getBoundingClientRect().height])""")
+        assert folded and all(not o and h < 80 for o, h in folded), folded        # every scale's section folded: the page stays short
         assert page.locator(".gallery-item img").count() == len(list(figs.rglob("*.png")))
         page.locator(".gallery-scale > summary").first.click()                     # open the first scale
         first = page.locator(".gallery-scale").first
@@ -335,6 +336,11 @@ def test_tables_read_in_the_column(site, browser):
             if nb != "claims": assert "differs:" not in "".join(t["text"] for t in o["tables"])   # the protocol is a note
             page.locator("main table").first.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / f"{nb}.png"), full_page=False)
+        # a parameters cell's comments wrap inside their code block instead of running out of it
+        page.goto(f"{host}/{pages['fig3_phases']}", wait_until="networkidle")
+        wide = page.evaluate("""() => [...document.querySelectorAll('main div.sourceCode pre')].filter(e => e.scrollWidth > e.clientWidth + 1)
+                                      .map(e => e.textContent.slice(0, 60))""")
+        assert wide == [] and "# training epochs" in page.locator("main").inner_text(), wide
         # the ledger: first on its page, before the code that computes it, and near the top of the sidebar
         page.goto(f"{host}/{pages['claims']}", wait_until="networkidle")
         first = page.evaluate("""() => { const m = document.querySelector('main');
