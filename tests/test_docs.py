@@ -62,12 +62,16 @@ def test_gallery_and_pages_read_the_records(tmp_path):
     record(figs / "cifar10-cpu", "fig3_x", "nbs/fig3_phases.ipynb", cmd, ["fig3_x.png", "fig3_x.csv"])
     record(figs / "digits", "fig6_top", "fig6_generation", "papermill nbs/fig6_generation.ipynb out.ipynb --log-output",
            ["fig6_top.png", "fig6_table.md"])
-    for rel in ("cifar10-cpu/fig3_x.png", "digits/fig6_top.png", "digits/fig9_orphan.png"): (figs / rel).write_bytes(b"x")
+    record(figs / "digits", "fig7_made_in_code", None, None, ["fig7_made_in_code.png"])     # a record with no notebook and no command
+    for rel in ("cifar10-cpu/fig3_x.png", "digits/fig6_top.png", "digits/fig9_orphan.png", "digits/fig7_made_in_code.png"):
+        (figs / rel).write_bytes(b"x")
     (figs / "digits" / "fig6_table.md").write_text("| a | b |\n|---|---|\n| 1 | 2 |\n")
     md = gallery(figs)
     assert f'<code class="command">{html.escape(cmd)}</code>' in md                              # the record's command, as it is
     orphan = md[md.index("fig9_orphan"):]
     assert "written by a notebook in" in orphan[:300] and "papermill" not in orphan[:300]   # no record: no invented command
+    made = md[md.index("fig7_made_in_code"):]
+    assert "written by a notebook in" in made[:300] and "papermill" not in made[:300]
     page = {"cells": [{"cell_type": "code", "source": "x = 1", "metadata": {}, "outputs": []},
                       {"cell_type": "code", "source": "save_figure(fig, name)", "metadata": {}, "outputs": []},
                       {"cell_type": "markdown", "source": "end", "metadata": {}}]}

@@ -70,8 +70,8 @@ def records(figures):
 
 
 def owner(rec):
-    "The notebook stem of a record (`notebook` may be `fig3_phases`, `fig3_phases.ipynb` or `nbs/fig3_phases.ipynb`)."
-    return Path(rec["notebook"]).stem
+    "The notebook stem of a record (`notebook` may be `fig3_phases`, `fig3_phases.ipynb` or `nbs/fig3_phases.ipynb`); None when it names none."
+    return Path(rec["notebook"]).stem if rec.get("notebook") else None
 
 
 def _ordered(files):
