@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""Rerun the CPU-scale CIFAR-10 experiments behind the claims ledger, resuming and skipping what is done.
+
+Each job trains one model under the `cifar10-cpu` protocol (`weat_paper.train.train`), evaluates its selected checkpoint
+(`best.pt`: chosen after 0.9 of the epochs; natural training keeps its last epoch) with PGD-20 on the whole 10,000-image
+test split and AutoAttack (APGD-CE + APGD-T) on the first `--n-autoattack` images, and keeps a small record under
+`figures/cifar10-cpu/runs/<run name>/` (config.json, status.json, metrics.csv, eval.json, record.json with the protocol
+fingerprint; no checkpoints, no energy arrays). A job whose record exists with the current fingerprint is skipped.
+
+    python tools/cpu_grid.py            # the whole grid, two one-thread jobs at a time
+    python tools/cpu_grid.py --list     # the queue and what is done
+"""
+import argparse, json, os, shutil, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "figures" / "cifar10-cpu" / "runs"
+PROTOCOL = "cifar10-cpu"
+KEEP = ("config.json", "status.json", "metrics.csv", "eval.json")
+
+
+def queue():
+    "(method, seed) in the order they are run: the ledger's grid (seed 0 of Tab. 1a's six methods and natural training, then seeds 1-4)."
+    from weat_paper.claims import GRID
+    return list(GRID)
+
+
+def fingerprint():
+    from weat_paper.config import protocol_fingerprint
+    return protocol_fingerprint(PROTOCOL)
+
+
+def record_dir(method, seed):
+    "The committed record of a finished job with the current fingerprint, or None."
+    fp = fingerprint()
+    for d in sorted(RECORDS.glob(f"{method}_cifar10_*_s{seed}_*")):
+        rec = d / "record.json"
+        if rec.exists():
+            r = json.loads(rec.read_text())
+            if r.get("method") == method and r.get("seed") == seed and r.get("protocol_fingerprint") == fp: return d
+    return None
+
+
+def _write_json(path, obj):
+    tmp = path.with_suffix(".json.tmp"); tmp.write_text(json.dumps(obj, indent=1) + "\n"); os.replace(tmp, path)
+
+
+def run_job(method, seed, n_autoattack):
+    "Train, evaluate and record one (method, seed); returns the record directory."
+    from weat_paper.train import train
+    from weat_paper.evaluate import evaluate
+    t0 = time.time()
+    run_dir = Path(train(method, protocol=PROTOCOL, seed=seed, progress=False))
+    t1 = time.time()
+    evaluate(run_dir, attacks=("clean", "pgd20", "autoattack"), n=None, n_autoattack=n_autoattack,
+             autoattack_attacks=("apgd-ce", "apgd-t"), checkpoint="best.pt", progress=False)
+    t2 = time.time()
+    out = RECORDS / run_dir.name; tmp = RECORDS / (run_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    for f in KEEP: shutil.copy(run_dir / f, tmp / f)
+    _write_json(tmp / "record.json", dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(),
+                                          checkpoint="best.pt", train_seconds_this_call=round(t1 - t0, 1),
+                                          eval_seconds_this_call=round(t2 - t1, 1),
+                                          command=f"weat-train {method} --protocol {PROTOCOL} --seed {seed}"))
+    shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
+    return out
+
+
+def _alive(pid_file):
+    "Whether the job whose pid is in `pid_file` still runs (a restarted loop leaves it alone)."
+    try: os.kill(int(pid_file.read_text()), 0); return True
+    except (FileNotFoundError, ValueError, ProcessLookupError): return False
+    except PermissionError: return True
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="cpu_grid", description=__doc__.split("\n")[0])
+    p.add_argument("--jobs", type=int, default=2, help="jobs at a time, one thread each (default 2)")
+    p.add_argument("--n-autoattack", type=int, default=1000, help="AutoAttack images (default 1000)")
+    p.add_argument("--list", action="store_true", help="print the queue and what is done, and stop")
+    p.add_argument("--job", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
+    if a.job:
+        print(run_job(a.job[0], int(a.job[1]), a.n_autoattack)); return 0
+    todo = [(m, s) for m, s in queue() if record_dir(m, s) is None]
+    if a.list:
+        for m, s in queue(): print(f"{m:12s} seed {s}: {'done' if (m, s) not in todo else 'to do'}")
+        return 0
+    logs = ROOT / "runs" / "cpu_grid_logs"; logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    running = []
+    while todo or running:
+        running = [(j, pr) for j, pr in running if pr.poll() is None]
+        while todo and len(running) < a.jobs:
+            m, s = todo.pop(0)
+            if record_dir(m, s) is not None or _alive(logs / f"{m}_s{s}.pid"): continue   # done, or run by another loop
+            log = open(logs / f"{m}_s{s}.log", "a")
+            cmd = ["nice", "-n", "19", sys.executable, __file__, "--job", m, str(s), "--n-autoattack", str(a.n_autoattack)]
+            pr = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+            (logs / f"{m}_s{s}.pid").write_text(str(pr.pid)); running.append(((m, s), pr))
+            print(time.strftime("%H:%M:%S"), "started", m, s, flush=True)
+        time.sleep(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
