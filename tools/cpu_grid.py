@@ -10,7 +10,7 @@ fingerprint; no checkpoints, no energy arrays). A job whose record exists with t
     python tools/cpu_grid.py            # the whole grid, two one-thread jobs at a time
     python tools/cpu_grid.py --list     # the queue and what is done
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, csv, json, os, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +45,11 @@ def _write_json(path, obj):
     tmp = path.with_suffix(".json.tmp"); tmp.write_text(json.dumps(obj, indent=1) + "\n"); os.replace(tmp, path)
 
 
+def _epoch_seconds(run_dir):
+    "The training's own wall time: the sum of metrics.csv's per-epoch seconds."
+    with open(run_dir / "metrics.csv") as f: return round(sum(float(r["seconds"]) for r in csv.DictReader(f)), 1)
+
+
 def run_job(method, seed, n_autoattack):
     "Train, evaluate and record one (method, seed); returns the record directory."
     from weat_paper.train import train
@@ -59,7 +64,8 @@ def run_job(method, seed, n_autoattack):
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     for f in KEEP: shutil.copy(run_dir / f, tmp / f)
     _write_json(tmp / "record.json", dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(),
-                                          checkpoint="best.pt", train_seconds_this_call=round(t1 - t0, 1),
+                                          checkpoint="best.pt", train_epoch_seconds=_epoch_seconds(run_dir),
+                                          train_seconds_this_call=round(t1 - t0, 1),
                                           eval_seconds_this_call=round(t2 - t1, 1),
                                           command=f"weat-train {method} --protocol {PROTOCOL} --seed {seed}"))
     shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
