@@ -19,10 +19,47 @@ PROTOCOL = "cifar10-cpu"
 KEEP = ("config.json", "status.json", "metrics.csv", "eval.json")
 
 
+# the figure notebooks behind the ledger's one-model claims: (notebook = the stem of its CSV, the seed-0 runs it reads)
+NOTEBOOKS = [("fig2_attack_energies", ("standard",)), ("fig1a_energy_vs_pgd_steps", ("standard",)),
+             ("fig5bc_pm_energy", ("sat",)), ("fig5d_class_energy", ("sat",)), ("figI_delta_energy_bins", ("sat",))]
+
+
 def queue():
-    "(method, seed) in the order they are run: the ledger's grid (seed 0 of Tab. 1a's six methods and natural training, then seeds 1-4)."
+    """Jobs in the order they are run: seed 0 of Tab. 1a's six methods and natural training, the figure notebooks that
+    read those models, then seeds 1-4 (the ledger's GRID). A job is (method, seed) or ("notebook", name)."""
     from weat_paper.claims import GRID
-    return list(GRID)
+    first = [j for j in GRID if j[1] == 0]
+    return first + [("notebook", n) for n, _ in NOTEBOOKS] + [j for j in GRID if j[1] != 0]
+
+
+def notebook_done(name):
+    "Whether the notebook's CSV records the current protocol fingerprint."
+    from weat_paper.claims import csv_fingerprint
+    csv_path = RECORDS.parent / f"{name}.csv"
+    return csv_path.exists() and csv_fingerprint(csv_path) == fingerprint()
+
+
+def done(job):
+    return notebook_done(job[1]) if job[0] == "notebook" else record_dir(*job) is not None
+
+
+def ready(job):
+    "A notebook job waits for the seed-0 records of the runs it reads."
+    return job[0] != "notebook" or all(record_dir(m, 0) is not None for m in dict(NOTEBOOKS)[job[1]])
+
+
+def run_notebook(name):
+    "Run a figure notebook under the protocol; record the fingerprint beside its CSV (unless the notebook wrote a record)."
+    import subprocess
+    out = ROOT / "runs" / "cpu_grid_logs" / f"{name}.out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    side = RECORDS.parent / f"{name}.json"
+    if not side.exists():
+        _write_json(side, dict(notebook=f"nbs/{name}.ipynb", scale=PROTOCOL, parameters=dict(protocol=PROTOCOL),
+                               command=f"papermill nbs/{name}.ipynb out.ipynb -p protocol {PROTOCOL}",
+                               files=[f"{name}.csv", f"{name}.png"], protocol_fingerprint=fingerprint()))
+    return side
 
 
 def fingerprint():
@@ -88,24 +125,27 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
     if a.job:
-        print(run_job(a.job[0], int(a.job[1]), a.n_autoattack)); return 0
-    todo = [(m, s) for m, s in queue() if record_dir(m, s) is None]
+        print(run_notebook(a.job[1]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack)); return 0
+    todo = [j for j in queue() if not done(j)]
     if a.list:
-        for m, s in queue(): print(f"{m:12s} seed {s}: {'done' if (m, s) not in todo else 'to do'}")
+        for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) if j[0] != 'notebook' else j[1]}: {'to do' if j in todo else 'done'}")
         return 0
     logs = ROOT / "runs" / "cpu_grid_logs"; logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    running = []
-    while todo or running:
-        running = [(j, pr) for j, pr in running if pr.poll() is None]
-        while todo and len(running) < a.jobs:
-            m, s = todo.pop(0)
-            if record_dir(m, s) is not None or _alive(logs / f"{m}_s{s}.pid"): continue   # done, or run by another loop
-            log = open(logs / f"{m}_s{s}.log", "a")
-            cmd = ["nice", "-n", "19", sys.executable, __file__, "--job", m, str(s), "--n-autoattack", str(a.n_autoattack)]
+    pid_file = lambda j: logs / f"{j[0]}_s{j[1]}.pid"
+    procs = []
+    while todo:
+        procs = [pr for pr in procs if pr.poll() is None]         # reap this loop's finished jobs
+        busy = [j for j in queue() if _alive(pid_file(j))]        # this loop's jobs and those a stopped loop left running
+        todo = [j for j in todo if j not in busy and not done(j)]
+        ok = [j for j in todo if ready(j)]
+        if not busy and todo and not ok: print("left, waiting on runs that failed:", todo, flush=True); break
+        for j in ok[:max(0, a.jobs - len(busy))]:
+            log = open(logs / f"{j[0]}_s{j[1]}.log", "a")
+            cmd = ["nice", "-n", "19", sys.executable, __file__, "--job", j[0], str(j[1]), "--n-autoattack", str(a.n_autoattack)]
             pr = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
-            (logs / f"{m}_s{s}.pid").write_text(str(pr.pid)); running.append(((m, s), pr))
-            print(time.strftime("%H:%M:%S"), "started", m, s, flush=True)
+            pid_file(j).write_text(str(pr.pid)); todo.remove(j); procs.append(pr)
+            print(time.strftime("%H:%M:%S"), "started", *j, flush=True)
         time.sleep(10)
     return 0
 
