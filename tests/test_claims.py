@@ -84,9 +84,26 @@ def _last_third_slope(g, col):
     return np.polyfit(g.epoch[late], g[col][late], 1)[0]
 
 
+def _one(v):
+    "'holds' / 'does not hold' / 'undetermined' for mean(v) > 0 over seeds: scipy's one-sample t against its 95 % critical value."
+    v = np.asarray(v, float)
+    if not len(v): return "not measured yet"
+    if len(v) < 2 or v.std() == 0: return "undetermined"
+    t, crit = stats.ttest_1samp(v, 0).statistic, stats.t.ppf(0.975, len(v) - 1)
+    return "holds" if t > crit else "does not hold" if t < -crit else "undetermined"
+
+
+def _slope(g, col, late):
+    g = g.sort_values("epoch"); m = (g.epoch > g.epoch.max() * 2 / 3) == late
+    return np.polyfit(g.epoch[m], g[col][m], 1)[0]
+
+
 def _curves(cur):
     last = cur.sort_values("epoch").groupby(["method", "seed"]).tail(1)
-    out = {"trades_mitigates": "not measured yet"}
+    sat = [g for _, g in cur[cur.method == "sat"].groupby("seed")]
+    out = {"trades_mitigates": "not measured yet",
+           "sat_third_phase": _one([_slope(g, "train_dE_x", False) - _slope(g, "train_dE_x", True) for g in sat]),
+           "sat_overfits": _one([_slope(g, "robust_test_error", True) for g in sat])}
     if {"sat", "trades"} <= set(cur.method):
         s = {m: [_last_third_slope(g, "robust_test_error") for _, g in cur[cur.method == m].groupby("seed")] for m in ("sat", "trades")}
         out["trades_mitigates"] = _all([(s["sat"], s["trades"])])
