@@ -138,7 +138,7 @@ def grid_tables(root=None, scale="cifar10-cpu"):
     fp, acc, curves, stale = current_fingerprint(scale), [], [], []
     for d in sorted(p.parent for p in base.glob("*/record.json")):
         r, ev, st, m = _read_record(d)
-        if r.get("protocol_fingerprint") != fp: stale.append(d.name); continue
+        if r.get("protocol_fingerprint") != fp or not r.get("autoattack_images"): stale.append(d.name); continue   # (without: AutoAttack on one class)
         for metric, res in ev["results"].items():
             acc.append(dict(method=r["method"], seed=r["seed"], run=d.name, metric=metric, accuracy=res["accuracy"],
                             n_images=res["settings"]["n"], checkpoint=ev["checkpoint"], best_epoch=st.get("best_epoch"),
@@ -169,6 +169,8 @@ def write_grid_tables(root=None, scale="cifar10-cpu"):
             f"{CHECKPOINT_POLICY[scale]}; accuracy (%) mean ± std over seeds; images: "
             + ", ".join(f"{k} {v:,}" for k, v in n.items()) + ".\n\n" + seed_table(acc) + "\n")
         curves.to_csv(base / "training_curves_seeds.csv", index=False, float_format="%.6g")
+    else:                  # no record of the current protocol: no table either
+        for f in ("table1a_seeds.csv", "table1a_seeds.md", "training_curves_seeds.csv"): (base / f).unlink(missing_ok=True)
     return stale
 
 
@@ -371,6 +373,7 @@ def _zoo(r):
         d = df[df.energy.str.contains("E(x)", regex=False) & ~df.energy.str.contains("y", regex=False)]
         m = d.groupby("model").agg(acc=("robust_acc", "first"), gap=("delta", lambda v: np.median(np.abs(v))))
         what, seeds, images = "models", "seed 0 of each", "the Fig. 4 test images"
+    if len(m) < 4: raise NotMeasured(f"needs at least 4 models, {len(m)} so far")
     rho = stats.spearmanr(m.acc, m.gap)[0]
     return _rank_measure(-rho, len(m), f"Spearman ρ(robust accuracy, |ΔE(x)|) = {rho:+.2f} ({what})", seeds, images)
 
@@ -569,7 +572,7 @@ CLAIMS = [   # (id, where the paper says it, the claim in one line, checkpoint: 
     ("sgld_to_class_mean", "Fig. 5e", "The target energy converges to the class's mean E(x,y) over its training images (margin: a quarter of the descent).", "model", _sgld_to_mean),
 ]
 GRID = [(m, 0) for m in ("sat", "trades", "mail_trades", "weat_nat", "weat_adv", "mart", "standard")] + \
-       [(m, s) for s in (1, 2, 3, 4) for m in ("sat", "trades", "mail_trades", "weat_nat", "weat_adv", "mart")]
+       [(m, s) for s in (1, 2, 3, 4) for m in ("weat_adv", "trades", "sat", "weat_nat", "mart", "mail_trades")]   # the compared ones first
 GRID_CLAIMS = {"sat_energies_fall", "sat_loss_closes", "adv_loss_higher", "sat_third_phase", "sat_overfits", "trades_flat",
                "trades_mitigates", "tab2a_order", "zoo", "weat_vs_trades", "weat_adv_aa", "weat_nat_clean"}
 
@@ -579,6 +582,7 @@ def _row(cid, where, statement, kind, fn, scale, root, why_grid):
     r = Reader(scale, root)
     try: m, reason = fn(r), ""
     except NotMeasured as e: m, reason = None, str(e) + (why_grid if cid in GRID_CLAIMS else "")
+    if m is not None and not np.isfinite(m.effect): m, reason = None, f"too few points to measure it ({m.text})"
     ck = "training log, every epoch" if kind == "log" else (m.checkpoint if m is not None and m.checkpoint else CHECKPOINT_POLICY[scale])
     row = dict(claim=cid, paper=where, statement=statement, scale=scale, protocol=SCALE_PROTOCOL[scale],
                fingerprint="+".join(dict.fromkeys(r.fingerprints)) or "—", checkpoint=ck,
