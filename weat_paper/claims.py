@@ -68,7 +68,7 @@ def read_result(stems, scale="digits", root=None, need=None):
             if need is None or need(df): return df, got or "not recorded"
             why.append(f"{p.name} lacks what the claim needs")
     if not why: raise NotMeasured(f"no {' or '.join(stems)} CSV at this scale")
-    raise NotMeasured("not measured yet under the current protocol: " + "; ".join(why))
+    raise NotMeasured("under the current protocol: " + "; ".join(why))
 
 
 # %% ../nbs/claims.ipynb #cl000008
@@ -643,8 +643,11 @@ FIRST_EDITION = {"attack_directions": "pgd_lowers_Ex", "pgd_steps": "pgd_steps",
 
 def _why(old, new):
     "Why a verdict changed, from the two rows."
-    if new.verdict == "not measured yet": return f"its CSV no longer backs a verdict: {new.reason}"
-    if "unknown" in str(old.noise) and new.verdict == "undetermined": return "the noise is unknown (one seed): no verdict from a sign alone"
+    if new.verdict == "not measured yet":
+        if "protocol fingerprint" in new.reason: return "its CSV was made under the earlier protocol (early stopping) and is not remade yet: " + new.reason
+        return "not measurable yet from the current protocol's runs: " + new.reason
+    if new.verdict == "undetermined" and ("unknown" in str(old.noise) or " only" in str(new.seeds)):
+        return "the noise is unknown (one seed): no verdict from a sign alone"
     if old.verdict == "within noise" and new.verdict == "undetermined": return "renamed: 'within noise' is now 'undetermined'"
     return f"measured again under the one verdict rule: {new.measured}; noise: {new.noise}"
 
