@@ -10,7 +10,7 @@ fingerprint; no checkpoints, no energy arrays). A job whose record exists with t
     python tools/cpu_grid.py            # the whole grid, two one-thread jobs at a time
     python tools/cpu_grid.py --list     # the queue and what is done
 """
-import argparse, csv, json, os, shutil, subprocess, sys, time
+import argparse, csv, functools, json, os, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +62,7 @@ def run_notebook(name):
     return side
 
 
+@functools.lru_cache(maxsize=None)
 def fingerprint():
     from weat_paper.config import protocol_fingerprint
     return protocol_fingerprint(PROTOCOL)
@@ -161,7 +162,7 @@ def main(argv=None):
             pr = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
             pid_file(j).write_text(str(pr.pid)); todo.remove(j); procs.append(pr)
             print(time.strftime("%H:%M:%S"), "started", *j, flush=True)
-        time.sleep(10)
+        time.sleep(30)
     return 0
 
 

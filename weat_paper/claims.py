@@ -475,7 +475,8 @@ def _tab2b_ranking(r):
                      "seed 0 of each", "the table's generated images")
 
 def _momentum(r):
-    d = _tab2b(r, "momentum", ("friction 0.8", "friction 0"))
+    try: d = _tab2b(r, "momentum", ("friction 0.8", "friction 0"))
+    except NotMeasured: raise NotMeasured("needs SGLD with friction 0 beside 0.8 on the same model and initialisation; Tab. 2b's CSV has no such rows")
     return Measure(d.IS["friction 0.8"] - d.IS["friction 0"], math.hypot(d.IS_std["friction 0.8"], d.IS_std["friction 0"]), math.inf,
                    f"IS with friction 0.8 {d.IS['friction 0.8']:.2f}, friction 0 {d.IS['friction 0']:.2f}", "IS split std (conservative)", "seed 0", "the table's generated images")
 
@@ -507,7 +508,8 @@ def _versus(r, stems, pairs, label):
         parts.append((*welch_summary(*st[a, metric], *st[b, metric]), f"{a} − {b} ({metric})"))
     for m in dict.fromkeys(x for p in pairs for x in p[:2]):
         words.append(f"{m} " + "/".join(f"{st[m, k][0]:.1f}" for k in dict.fromkeys(p[2] for p in pairs)))
-    m = _compound(parts, f"{label} (%): " + ", ".join(words), "Welch over seeds", seeds, imgs)
+    metrics = "/".join(dict.fromkeys(p[2] for p in pairs))
+    m = _compound(parts, f"{label} (%, {metrics}): " + ", ".join(words), "Welch over seeds", seeds, imgs)
     m.checkpoint = ck
     return m
 
