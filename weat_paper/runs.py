@@ -18,7 +18,7 @@ import torch
 from .config import Config, RECORD_KEYS, option_names, resolve_config
 from .data import get_dataset, train_val_split, validation_split
 from .models import load_model, load_checkpoint
-from .utils import check_choice, dataset_slug, project_root
+from .utils import check_choice, dataset_slug, project_root, atomic_write
 
 # %% ../nbs/10_runs.ipynb #c3c0e005
 def run_dir_for(method, runs=None, **options):
@@ -35,12 +35,9 @@ def run_dir_for(method, runs=None, **options):
         raise ValueError(f"run directory name {name!r} would leave {runs or 'runs'}; check the method, dataset and arch")
     return Path(runs or project_root() / "runs") / name
 
-def _write_json(path, obj):
-    tmp = Path(str(path) + ".tmp"); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
-
 def write_config(run_dir, c, world_size=1, versions=None):
     "Write `config.json`: the resolved config `c`, the number of processes and the library versions."
-    _write_json(Path(run_dir) / "config.json", {**c, "world_size": world_size, "versions": versions or {}})
+    atomic_write(Path(run_dir) / "config.json", {**c, "world_size": world_size, "versions": versions or {}})
 
 def note_versions(run_dir, epoch, now):
     "On resuming at `epoch` with library versions `now` other than config.json's: warn, and record them in config.json (`resumed_with`)."
@@ -52,13 +49,13 @@ def note_versions(run_dir, epoch, now):
     warnings.warn(f"resuming {run_dir} at epoch {epoch} with other library versions: "
                   + ", ".join(f"{k} {b} (was {a})" for k, (a, b) in diff.items())
                   + "; the run may not continue bit-identically; both are recorded in config.json")
-    _write_json(p, {**cfg, "resumed_with": [*cfg.get("resumed_with", []), {"epoch": epoch, "versions": now}]})
+    atomic_write(p, {**cfg, "resumed_with": [*cfg.get("resumed_with", []), {"epoch": epoch, "versions": now}]})
     return diff
 
 def write_progress(run_dir, rows, c, best, onset):
     "Write `metrics.csv` (one row per epoch so far) and `status.json` (how far the run is, its best epoch)."
     pd.DataFrame(rows).to_csv(Path(run_dir) / "metrics.csv", index=False)
-    _write_json(Path(run_dir) / "status.json", {"epoch": rows[-1]["epoch"], "epochs": c["epochs"], "finished": rows[-1]["epoch"] == c["epochs"],
+    atomic_write(Path(run_dir) / "status.json", {"epoch": rows[-1]["epoch"], "epochs": c["epochs"], "finished": rows[-1]["epoch"] == c["epochs"],
                                                "best_epoch": best[1], "best_val_pgd_acc": best[0], "overfitting_onset": onset})
 
 def _read_run_file(path, hint="re-run the run's weat-train command to rewrite it from last.pt"):
@@ -218,7 +215,7 @@ def note_data(run_dir, fp, epoch, force=False, write=True):
                          f"images and classes, which force cannot change: use another out_dir")
     if change and write: warnings.warn(f"force: continuing {run_dir} after epoch {epoch} on changed data ({change}); recorded in config.json")
     if write and (change or "data" not in cfg):
-        _write_json(p, {**cfg, "data": fp, **({"history": _with_history(cfg, epoch, {"data": cfg["data"]}, {"data": fp})} if change else {})})
+        atomic_write(p, {**cfg, "data": fp, **({"history": _with_history(cfg, epoch, {"data": cfg["data"]}, {"data": fp})} if change else {})})
     return change
 
 def note_forced(run_dir, c, keys, epoch):
@@ -226,7 +223,7 @@ def note_forced(run_dir, c, keys, epoch):
     p = Path(run_dir) / "config.json"
     cfg = _read_run_file(p)
     old, new = {k: cfg.get(k) for k in keys}, {k: c.get(k) for k in keys}
-    _write_json(p, {**cfg, **c, "history": _with_history(cfg, epoch, old, new)})
+    atomic_write(p, {**cfg, **c, "history": _with_history(cfg, epoch, old, new)})
 
 # %% ../nbs/10_runs.ipynb #41fc015c
 def rng_state(loader=None):
