@@ -113,7 +113,7 @@ declare(   # what is trained, on what, and how: the protocol's settings
     Option("dataset", "digits", "digits (offline), cifar10, cifar100, svhn, tinyimagenet or folder:<path>", protocol=False,
            fixed=True, named=True),
     Option("arch", "smallcnn", f"architecture: {', '.join(ARCHS)} (resnet18: the paper's)", choices=ARCHS, fixed=True, named=True),
-    Option("epochs", None, "training epochs (default: the protocol's; the paper's: 100, 30 on svhn)", kind=int, lo=0, lo_open=True,
+    Option("epochs", None, "training epochs (the paper's: 100; 30 on svhn)", kind=int, lo=0, lo_open=True,
            derive=lambda c: 30 if _svhn(c) else 100, fixed=True, named=True),
     Option("batch_size", 128, "batch size (all ranks together)", kind=int, lo=0, lo_open=True, fixed=True),
     Option("lr", 0.1, "maximum learning rate of the one-cycle schedule", kind=float, lo=0, fixed=True),
@@ -127,7 +127,7 @@ declare(   # what is trained, on what, and how: the protocol's settings
            derive=lambda c: default_beta(c["method"], c["dataset"])),
     Option("seed", 0, "random seed", kind=int, lo=0, hi=2**32 - 1, protocol=False, fixed=True, replica=True, named=True),
     Option("n_per_class", None, "train on a class-balanced subset with this many images per class, the test split likewise "
-           "(default: the protocol's; none: every image)", kind=int, lo=0, lo_open=True, fixed=True),
+           "(the paper's: every image)", kind=int, lo=0, lo_open=True, fixed=True),
     Option("attack", None, "override the method's inner attack: ce, kl or none (default: the method's)", choices=("ce", "kl", "none")),
     Option("burn_in", None, "methods with a burn-in (MAIL-TRADES): plain loss before this epoch (default: 0.75 of the epochs)",
            kind=int, lo=0, derive=lambda c: round(0.75 * c["epochs"])),
@@ -310,7 +310,7 @@ def _flag_help(k, o):
     "An option's help with its default under the `quick` protocol (a None default: its help says what it means)."
     v = PROTOCOLS["quick"].get(k, o.default)
     shown = o.shown if v == o.default and o.shown else None if v is None or callable(v) else v
-    h = o.help if shown is None else f"{o.help} (default: {shown})"
+    h = o.help if shown is None or "(default" in o.help else f"{o.help} (default: {shown})"
     return h.replace("%", "%%")
 
 def cli_parser():

@@ -35,6 +35,7 @@ def run_dir_for(method, runs=None, **options):
         raise ValueError(f"run directory name {name!r} would leave {runs or 'runs'}; check the method, dataset and arch")
     return Path(runs or project_root() / "runs") / name
 
+# %% ../nbs/10_runs.ipynb #c3c0e005c1
 def write_config(run_dir, c, world_size=1, versions=None):
     "Write `config.json`: the resolved config `c`, the number of processes and the library versions."
     atomic_write(Path(run_dir) / "config.json", {**c, "world_size": world_size, "versions": versions or {}})
@@ -58,6 +59,7 @@ def write_progress(run_dir, rows, c, best, onset):
     atomic_write(Path(run_dir) / "status.json", {"epoch": rows[-1]["epoch"], "epochs": c["epochs"], "finished": rows[-1]["epoch"] == c["epochs"],
                                                "best_epoch": best[1], "best_val_pgd_acc": best[0], "overfitting_onset": onset})
 
+# %% ../nbs/10_runs.ipynb #c3c0e005c2
 def _read_run_file(path, hint="re-run the run's weat-train command to rewrite it from last.pt"):
     "A run directory's status.json, config.json (dicts) or metrics.csv (a table of numbers, epochs 1..n), checked; one line naming the file when it is damaged."
     path = Path(path)
@@ -94,6 +96,7 @@ def metrics_match_checkpoint(run_dir):
     rows = load_checkpoint(last).get("metrics")
     return rows is None or (Path(run_dir) / "metrics.csv").read_text() == pd.DataFrame(rows).to_csv(index=False)
 
+# %% ../nbs/10_runs.ipynb #c3c0e005c3
 _OURS = (*option_names(named=True), "versions")     # keys every weat_paper config.json has had
 _NOT_SETTINGS = (*RECORD_KEYS, *option_names(identity=False))   # in config.json (sync_bn), not settings of the run
 _FIXED = option_names(fixed=True)   # fixed by a checkpoint: its schedule, optimiser, data and model
@@ -119,6 +122,7 @@ def check_run_folder(run_dir):
                          f"use another out_dir")
     return old
 
+# %% ../nbs/10_runs.ipynb #c3c0e005c3c1
 def _check_config(run_dir, c, force=False):
     "Refuse (one line naming the keys) to write into a folder that is not this run's directory; `force` continues a run with other settings where its checkpoint allows."
     run_dir = Path(run_dir)

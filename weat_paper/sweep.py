@@ -199,7 +199,7 @@ def parse_args(argv=None):
     g.add_argument("--methods", nargs="+", default=None, help="METHODS rows to train (default: trades, or the grid's)")
     g.add_argument("--seeds", nargs="+", type=int, default=None, help="seeds (default: 0, or the grid's)")
     g.add_argument("--table1c", action="store_true", help="the runs of Tab. 1c (each row's method and beta) on --dataset")
-    g.add_argument("--protocol", default=None, choices=list(PROTOCOLS), help=f"a named preset of the train() options: {', '.join(PROTOCOLS)} "
+    g.add_argument("--protocol", default=None, metavar="{" + ",".join(PROTOCOLS) + "}", help=f"a named preset of the train() options: {', '.join(PROTOCOLS)} "
                    "(weat_paper.config.PROTOCOLS); --dataset, --arch, --epochs and --set override it")
     g.add_argument("--dataset", default=None, help="dataset (default: digits, the protocol's, or the grid's)")
     g.add_argument("--arch", default=None, help="architecture (default: smallcnn, or the grid's resnet18)")

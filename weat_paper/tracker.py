@@ -45,12 +45,14 @@ def energies(model, x, y, x_adv, batch_size=512, numpy=True):
                 out[k].append(v.double())
     return {k: torch.cat(v).cpu().numpy() if numpy else torch.cat(v) for k, v in out.items()}
 
+# %% ../nbs/08_tracker.ipynb #32264a1ac1
 def tracked_points(data, n, seed):
     "The `n` points of an ImageSet the tracker follows: a seeded random subset, in index order, as (x, y)."
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(data), generator=g)[:n].sort().values
     return data.x[idx], data.y[idx]
 
+# %% ../nbs/08_tracker.ipynb #32264a1ac2
 class EnergyTracker:
     "Per-sample energies of natural and adversarial points of fixed subsets, each epoch; summaries; a steep-fall warning."
     def __init__(self, subsets, attack, out_dir=None, seed=0, window=3, drop=4.0, min_drop=0.25, skip=0, batch_size=512,

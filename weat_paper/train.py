@@ -273,6 +273,7 @@ def _step(L, x, y, cfg, x0):
         raise ValueError(f"batch norm of {L.c.arch} cannot train on a batch of {len(y)} image(s) of {x.shape[-2]}x{x.shape[-1]} "
                          f"pixels (one value per channel); use a larger batch_size (--batch-size) or larger images") from None
 
+# %% ../nbs/12_train.ipynb #b985823oc1
 def _train_epoch(L, epoch):
     "One epoch of steps, each rank on its shard of every batch; returns the epoch's row (loss, accuracies) and its progress bar."
     c, rank, world, spec = L.c, L.rank, L.world, L.spec
@@ -299,6 +300,7 @@ def _train_epoch(L, epoch):
     return {"epoch": epoch + 1, "lr": L.opt.param_groups[0]["lr"], "train_loss": a[0] / max(a[3], a[4]),
             "train_acc": a[1] / a[3] if a[3] else float("nan"), "train_adv_acc": a[2] / a[4] if a[4] else float("nan")}, bar
 
+# %% ../nbs/12_train.ipynb #b985823oc2
 def _check_finite(L, epoch, bad, bar):
     "Stop the run (FloatingPointError, the last good checkpoint kept) if a loss of the epoch, or its last step's weights, were not finite."
     n_batches = len(L.loader)
@@ -328,6 +330,7 @@ def _measure(L, epoch, row):
     ebar.close()
     row["seconds"] = time.perf_counter() - L.t0
 
+# %% ../nbs/12_train.ipynb #b985823qc1
 def _keep(L, epoch, row, bar):
     "Model selection (best validation PGD accuracy after select_after, App. A.3; natural training: clean accuracy), then rank 0 writes best.pt, last.pt, metrics.csv and status.json."
     c, e = L.c, epoch + 1
@@ -346,6 +349,7 @@ def _keep(L, epoch, row, bar):
         write_progress(L.run_dir, L.rows, c, L.best, L.tracker.onset)
     if L.world > 1: dist.barrier()
 
+# %% ../nbs/12_train.ipynb #b985823qc2
 def _train(c, rt, run_dir, dev, rank, world):
     "The loop: set the run up (or resume it), then each epoch: its steps, its measurements, selection and checkpoints."
     L = _setup(c, rt, run_dir, dev, rank, world)
