@@ -136,12 +136,32 @@ def gather_shards(t, n):
     return torch.cat([g[:k] for g, k in zip(got, sizes)])
 
 # %% ../nbs/00_utils.ipynb #9c1d2e31
-def progress_bar(total=None, desc=None, enabled=True, **kw):
-    "A `tqdm.auto` progress bar over `total` steps labelled `desc`; silent when not `enabled`; `kw` go to tqdm (`leave=True` keeps it)."
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, disable=not enabled, **{"leave": False, "dynamic_ncols": True, **kw})
+def _line_bar():
+    "tqdm's bar, written as one line per state (no carriage return, no cursor move): for logs and notebooks."
+    from tqdm.std import tqdm
+    class LineBar(tqdm):
+        def display(self, msg=None, pos=None):
+            if msg == "": return False                   # tqdm clearing a line that was never drawn in place
+            self.fp.write((self.__str__() if msg is None else msg) + "\n"); getattr(self.fp, "flush", lambda: None)()
+            return True
+        def clear(self, nolock=False): pass
+        def moveto(self, n): pass
+        def close(self):
+            if not getattr(self, "disable", True): self.display()     # the final state stays, whatever `leave` says
+            self.leave = False
+            super().close()
+    return LineBar
+
+def progress_bar(total=None, desc=None, enabled=True, file=None, **kw):
+    """A progress bar over `total` steps labelled `desc` (tqdm's methods); silent when not `enabled`; `kw` go to tqdm.
+    In a terminal it is redrawn in place (`leave=True` keeps it); elsewhere each state is a line of its own."""
+    import sys
+    from tqdm.std import tqdm
+    file = file or sys.stderr
+    if getattr(file, "isatty", lambda: False)():
+        return tqdm(total=total, desc=desc, disable=not enabled, file=file, **{"leave": False, "dynamic_ncols": True, **kw})
+    return _line_bar()(total=total, desc=desc, disable=not enabled, file=file, **{"mininterval": 5, "ncols": 100, **kw})
 
 def text_bars():
-    "Whether `progress_bar` writes text to stderr here (a terminal, papermill, nbdev_test) rather than a Jupyter widget."
-    from tqdm.auto import tqdm
-    return "notebook" not in tqdm.__module__
+    "Whether `progress_bar` writes text to stderr (always: in a terminal redrawn in place, elsewhere line by line)."
+    return True
