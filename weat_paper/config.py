@@ -196,7 +196,7 @@ add_protocol("paper", dataset="cifar10", arch="resnet18", batch_size=128, lr=0.1
 
 # %% ../nbs/09_config.ipynb #cpu0p002
 add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, steps=10, n_per_class=200, track_n=256, augment=False,
-             select_after=lambda c: c["epochs"] - 1 if method_spec(c).attack is None else round(0.9 * c["epochs"]))
+             select_after=lambda c: c["epochs"] - 1 if method_spec(c).attack is None else min(round(0.9 * c["epochs"]), c["epochs"] - 1))
 
 def protocol_fingerprint(protocol):
     "A short hash of every setting `protocol` resolves to, for every method (the seed aside): results with other fingerprints were made otherwise."

@@ -14,7 +14,7 @@ import torch.nn as nn
 from .attacks import pgd, check_images, check_labels, check_model_fits, _keeps_mode
 from .data import ImageSet, get_dataset
 from .models import load_model
-from .utils import check_choice, check_range, evaluating, get_device, versions, project_root, progress_bar
+from .utils import atomic_write, check_choice, check_range, evaluating, get_device, versions, project_root, progress_bar
 from .protocol import protocol_label
 
 # %% ../nbs/13_evaluate.ipynb #cac9e94f
@@ -62,11 +62,6 @@ def model_digest(model):
     "A short SHA-1 of a model's parameters and buffers (identifies the weights an evaluation used)."
     return _digest(*model.state_dict().values())
 
-def _write_json(path, obj):
-    "Write JSON atomically (temporary file, then rename)."
-    path = Path(path); tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
-
 def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=256, seed=0, state_path=None,
                       progress=False, callback=None):
     "Per-sample robustness (bool) under AutoAttack standard (ℓ∞), resumable through `state_path`; `progress`: a bar per attack."
@@ -107,12 +102,12 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
                             x_adv, _ = aa.run_standard_evaluation(x[idx].to(dev), y[idx].to(dev), batch_size=len(idx))
                         robust[idx] = predict(model, x_adv, batch_size).eq(y[idx])
                     state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
-                    if state_path is not None: _write_json(state_path, state)
+                    if state_path is not None: atomic_write(state_path, state)
                     bar.update(n_chunk); bar.set_postfix(robust=int(robust.sum()))
                     if callback is not None: callback(a, c, int(robust.sum()))
             if a not in state["by_attack"]:     # once, when its last chunk is done (not again on resume: later attacks have run since)
                 state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
-            if state_path is not None: _write_json(state_path, state)
+            if state_path is not None: atomic_write(state_path, state)
     finally:
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)
         model.train(was)
@@ -217,5 +212,5 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
                 extra["pgd20_same_images"] = 100 * pgd_robust(model, x[:n_aa], y[:n_aa], eps, alpha, 20, batch_size, seed, progress).double().mean().item()
         record["results"][a] = dict(accuracy=100 * ok.double().mean().item(), settings=settings[a],
                                     seconds=round(time.time() - t0, 2), **extra)
-        if path is not None: _write_json(path, dict(record, versions=versions()))
+        if path is not None: atomic_write(path, dict(record, versions=versions()))
     return {a: record["results"][a]["accuracy"] for a in attacks}
