@@ -249,6 +249,7 @@ def cifar10_jpg(root="data", archive=None):
             if not archive or not Path(archive).is_file():
                 raise FileNotFoundError(f"CIFAR-10 JPEG archive not found{f' at {archive}' if archive else ''}; {CIFAR10_HOWTO}")
             tmp = Path(tempfile.mkdtemp(dir=root, prefix=".cifar10-jpg."))
+            print(f"unpacking {archive} into {dest} (once; the CIFAR-10 copy is 60,000 files, about a minute)", file=sys.stderr)
             try:
                 inner = _unpack(Path(archive), tmp)
                 if dest.exists(): shutil.rmtree(dest)                   # a half-made folder from a killed run
