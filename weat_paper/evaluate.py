@@ -62,6 +62,7 @@ def model_digest(model):
     "A short SHA-1 of a model's parameters and buffers (identifies the weights an evaluation used)."
     return _digest(*model.state_dict().values())
 
+# %% ../nbs/13_evaluate.ipynb #6e47060e
 def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=256, seed=0, state_path=None,
                       progress=False, callback=None):
     "Per-sample robustness (bool) under AutoAttack standard (ℓ∞), resumable through `state_path`; `progress`: a bar per attack."
