@@ -86,6 +86,7 @@ def _check_value(name, value, choices):
     elif name == "dataset":
         from weat_paper.data import DATASETS
         if not (value in DATASETS[:-1] or value.startswith("folder:")): check_choice(f"dataset in {where}", value, DATASETS)
+        _num_classes(value)                                        # a folder: one line if <path>/train is missing
 
 def check_parameters(ns, notebook):
     "Check every parameter `notebook` declares, as it is in namespace `ns` (a notebook's `globals()`); one-line ValueError."
