@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from .energy import energy, joint_energy
 from .losses import probabilistic_margin
+from .attacks import check_images, check_model_fits
 from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/17_analysis.ipynb #ad93f7bd
@@ -31,7 +32,10 @@ def _stats(model, x, y, batch_size, device):
 def sample_statistics(model, x, y, x_adv=None, batch_size=256, device=None):
     "One row per sample: E(x), E(x,y), p(y|x), PM, entropy, prediction; with `x_adv` the same on x* and the ΔE's."
     device = device or next(model.parameters()).device
+    check_images(x)                                  # a NaN image would be predicted as some class
+    if x_adv is not None: check_images(x_adv, "x_adv")
     with evaluating(model):
+        check_model_fits(model, x[:1].to(device))
         cols = ["E_x", "E_xy", "p_y", "pm", "entropy", "pred"]
         df = pd.DataFrame(_stats(model, x, y, batch_size, device), columns=cols)
         df.insert(0, "y", y.cpu().numpy()); df["pred"] = df.pred.astype(int); df["correct"] = df.pred == df.y
@@ -157,6 +161,7 @@ def scatter_epochs(run, k=3):
     if k < 2 or len(ep) < 2: return ep[-1:]
     return sorted({ep[i * (len(ep) - 1) // (k - 1)] for i in range(k)})
 
+# %% ../nbs/17_analysis.ipynb #af1dd661
 def delta_energy_table(runs):
     "Tab. 2a: per run, final mean ΔE(x), ΔE(x,y) (train and test tracked points) and the selected epoch's accuracies."
     out = []

@@ -7,6 +7,7 @@ __all__ = ['ATTACKS', 'TARGETED', 'DEFAULT_STEPS', 'ATTACK_OPTIONS', 'check_imag
            'pgd_start', 'pgd', 'random_targets', 'logit_margin', 'cw_l2', 'run_attack']
 
 # %% ../nbs/05_attacks.ipynb #39532218
+import functools
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -15,12 +16,32 @@ from contextlib import contextmanager
 from .losses import max_wrong_prob
 from .utils import check_choice, check_range, evaluating, progress_bar
 
+# %% ../nbs/05_attacks.ipynb #739419d9
+def _finite(x, what):
+    "`x`, or one line when some of its images hold NaN or inf (what `what` returned: the model's logits or gradients were not finite)."
+    bad = ~torch.isfinite(x).flatten(1).all(1)
+    if bad.any():
+        raise FloatingPointError(f"{what} returned NaN or inf in {int(bad.sum())} of {len(x)} images: the model's logits or "
+                                 f"gradients are not finite there; check its weights (are they finite?) and its last layers")
+    return x
+
+def _keeps_mode(f):
+    "`f(model, ...)` with a module passed first put in eval mode for the call and handed back in the mode it came in."
+    @functools.wraps(f)
+    def g(m, *args, **kw):
+        if not isinstance(m, nn.Module): return f(m, *args, **kw)
+        with evaluating(m): return f(m, *args, **kw)
+    return g
+
 # %% ../nbs/05_attacks.ipynb #29394b43
 def check_images(x, name="images"):
     "One clear error when `x` is not a batch of images in [0, 1] (one host sync: call it outside hot loops)."
     if not torch.is_tensor(x) or x.ndim != 4:
         raise ValueError(f"{name} must be a 4-D tensor N×C×H×W, got {type(x).__name__} of shape {tuple(getattr(x, 'shape', ()))}")
     lo, hi = torch.aminmax(x.detach())
+    if torch.isnan(lo) or torch.isnan(hi):            # NaN passes every comparison: it would be predicted as some class
+        n = int(torch.isnan(x.detach()).flatten(1).any(1).sum())
+        raise ValueError(f"{name} contain NaN values ({n} of {len(x)} images); remove those images or find where the NaN came from")
     if lo < 0 or hi > 1:
         raise ValueError(f"{name} must lie in [0, 1] (models here take raw pixels), got values in [{lo:.3g}, {hi:.3g}]")
 
@@ -33,20 +54,27 @@ def check_labels(y, num_classes, name="labels"):
     if y.numel() and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"{name} must be in 0..{num_classes - 1}, got values in [{int(y.min())}, {int(y.max())}]")
 
+# %% ../nbs/05_attacks.ipynb #1ac393ef
 def _in_channels(model):
     "The channel count the first convolution of `model` expects (None without one)."
     return next((m.in_channels for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
 
+@_keeps_mode
 def check_model_fits(model, x, num_classes=None, what="the images"):
     "The number of logits `model` gives for images like `x` (one no-grad pass on `x[:1]`); one clear error when they do not fit."
     try:
-        with torch.no_grad(): k = model(_like_model(model, x[:1])).shape[-1]
+        with torch.no_grad(): out = model(_like_model(model, x[:1]))
     except RuntimeError as e:
         want = _in_channels(model)      # the usual reason, said in words
         if want is not None and x.ndim == 4 and x.shape[1] != want:
             raise ValueError(f"the model takes {want}-channel images but {what} have {x.shape[1]} channels; "
                              f"use a model made for this data (or convert the images)") from None
         raise ValueError(f"the model cannot take {what} (shape {tuple(x.shape[1:])}): {str(e).splitlines()[0][:160]}") from None
+    if not torch.is_tensor(out) or out.ndim != 2:
+        got = f"a {type(out).__name__} of {len(out)}" if isinstance(out, (tuple, list)) else f"{type(out).__name__} {tuple(getattr(out, 'shape', ()))}"
+        raise ValueError(f"the model returns {got}, not one N×K tensor of logits; wrap it so that forward returns the logits only "
+                         f"(e.g. the first item of its tuple)")
+    k = out.shape[-1]
     if num_classes is not None and k != num_classes:
         raise ValueError(f"the model has {k} classes but {what} have {num_classes}; use a model trained on this data")
     return k
@@ -56,6 +84,7 @@ def _like_model(model, x):
     p = next(iter(model.parameters()), None)
     return x.detach().to(p.dtype) if p is not None and p.dtype.is_floating_point and x.dtype != p.dtype else x.detach()
 
+# %% ../nbs/05_attacks.ipynb #f9c50ded
 def pgd_start(x, eps=8/255, loss="ce"):
     "PGD's random first iterate: x + U(-ε, ε) for CE-PGD, x + 0.001·N(0, 1) for TRADES' KL attack, clipped to [0, 1]."
     x = x.detach()
@@ -88,7 +117,7 @@ def pgd(model, x, y, eps=8/255, alpha=2/255, steps=10, loss="ce", random_start=T
                 g, = torch.autograd.grad(obj, x_adv)
             x_adv = x_adv.detach() + sign * alpha * g.sign()
             x_adv = torch.min(torch.max(x_adv, x - eps), x + eps).clamp(0, 1)
-        return x_adv.detach().to(dtype)
+        return _finite(x_adv.detach().to(dtype), "pgd") if validate else x_adv.detach().to(dtype)
 
 # %% ../nbs/05_attacks.ipynb #1c158379
 ATTACKS = ("pgd", "trades", "pgd-t", "apgd-ce", "apgd-t", "apgd-dlr", "fab", "fab-t", "square", "cw", "cw-t")
@@ -114,6 +143,7 @@ def logit_margin(logits, cls, targeted=False):
     z_other = max_wrong_prob(logits, cls)
     return z_cls - z_other if targeted else z_other - z_cls
 
+@_keeps_mode
 def cw_l2(model, x, y, targets=None, c=1.0, kappa=0.0, steps=200, lr=0.01, search_steps=1, eps_l2=None):
     "Carlini & Wagner's ℓ2 attack (targeted when `targets` is given): the smallest successful x* found, else x."
     targeted = targets is not None
@@ -165,10 +195,11 @@ def _apgd_targeted(model, x, y, targets, eps, steps, seed, n_restarts=1, **kw):
     return x_adv
 
 class _Float32In(nn.Module):
-    "`model` behind a float32 input (pyautoattack's attacks make float32 tensors), computing in the model's own dtype."
+    "`model` behind float32 inputs and logits (pyautoattack's attacks mix both with float32 tensors), computing in the model's own dtype."
     def __init__(self, model, dtype): super().__init__(); self.model, self.dtype = model, dtype
-    def forward(self, x): return self.model(x.to(self.dtype))
+    def forward(self, x): return self.model(x.to(self.dtype)).float()
 
+# %% ../nbs/05_attacks.ipynb #a13b4ed7
 def _run(name, model, x, y, eps, steps, targets, seed, num_classes, **o):
     if name not in ("pgd", "trades", "pgd-t", "cw", "cw-t") and x.dtype != torch.float32:
         model, x = _Float32In(model, x.dtype).eval(), x.float()
@@ -189,6 +220,7 @@ def _run(name, model, x, y, eps, steps, targets, seed, num_classes, **o):
         return SquareAttack(model, norm="Linf", n_queries=steps, eps=eps, seed=seed, device=x.device, **o).perturb(x, y)
     return cw_l2(model, x, y, targets=targets, steps=steps, **o)
 
+# %% ../nbs/05_attacks.ipynb #1684a9ea
 @contextmanager
 def _query_bar(model, total, desc, enabled):
     "A progress bar advanced by each forward call of `model` (the attack's queries), up to `total`."
@@ -209,6 +241,7 @@ def _queries(name, steps, options):
     if name in ("cw", "cw-t"): return steps * options.get("search_steps", 1)
     return None
 
+# %% ../nbs/05_attacks.ipynb #2d95acf7
 def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, progress=False, **options):
     "Run attack `name` (one of `ATTACKS`) on images `x` with labels `y`; return x* in [0,1] (ℓ∞ ≤ eps, CW: ℓ2). `progress`: a bar for Square and CW."
     check_choice("attack", name, ATTACKS)
@@ -225,14 +258,18 @@ def run_attack(name, model, x, y, eps=8/255, steps=None, targets=None, seed=0, p
     try:
         with evaluating(model), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
-            dtype, x = x.dtype, _like_model(model, x)
+            dtype, x = x.dtype, _like_model(model, x).contiguous()    # pyautoattack views gradients as N×(C·H·W): a dense layout
             num_classes = check_model_fits(model, x)
+            need, nth = {"apgd-dlr": (3, "third"), "apgd-t": (4, "fourth")}.get(name, (0, ""))
+            if num_classes < need:                                     # DLR divides by the gap to the 3rd (targeted: 4th) largest logit
+                raise ValueError(f"attack {name!r} needs at least {need} classes (its DLR loss uses the {nth}-largest logit); "
+                                 f"the model has {num_classes}: use apgd-ce, pgd, fab-t or square")
             check_labels(y, num_classes); y = y.to(x.device).long()
             if name in TARGETED and name != "fab-t":
                 targets = random_targets(y, num_classes, seed) if targets is None else targets.to(x.device).long()
                 check_labels(targets, num_classes, "targets")
             total = _queries(name, steps, options)
             with _query_bar(model, total, f"{name} ({len(x)} images)", bool(progress and total)):
-                return _run(name, model, x, y, eps, steps, targets, seed, num_classes, **options).detach().to(dtype)
+                return _finite(_run(name, model, x, y, eps, steps, targets, seed, num_classes, **options).detach().to(dtype), name)
     finally:
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)

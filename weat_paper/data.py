@@ -67,6 +67,7 @@ def _digits(split):
     m = test if split == "test" else ~test
     return x[m], y[m], [str(i) for i in range(10)]
 
+# %% ../nbs/03_data.ipynb #1b255561
 _WHERE = {
     "cifar10": "cifar-10-batches-py/ (or cifar-10-python.tar.gz)",
     "cifar100": "cifar-100-python/ (or cifar-100-python.tar.gz)",
@@ -142,6 +143,7 @@ def _load_images(files, what="images"):
 
 def _class_dirs(root): return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
+# %% ../nbs/03_data.ipynb #6e576616
 def _folder(path, split, n_per_class, seed):
     root = Path(path).expanduser() / split
     if not root.is_dir():
@@ -169,6 +171,7 @@ def _folder(path, split, n_per_class, seed):
     idx = _balanced(y, n_per_class, seed) if n_per_class else torch.arange(len(y))
     return _load_images([files[i] for i in idx], f"images of {root}"), y[idx], classes
 
+# %% ../nbs/03_data.ipynb #dd731f95
 def _tinyimagenet(root, split, n_per_class, seed):
     base = Path(root) / "tiny-imagenet-200"
     if not (base / "wnids.txt").exists():
@@ -246,6 +249,7 @@ def cifar10_jpg(root="data", archive=None):
             if not archive or not Path(archive).is_file():
                 raise FileNotFoundError(f"CIFAR-10 JPEG archive not found{f' at {archive}' if archive else ''}; {CIFAR10_HOWTO}")
             tmp = Path(tempfile.mkdtemp(dir=root, prefix=".cifar10-jpg."))
+            print(f"unpacking {archive} into {dest} (once; the CIFAR-10 copy is 60,000 files, about a minute)", file=sys.stderr)
             try:
                 inner = _unpack(Path(archive), tmp)
                 if dest.exists(): shutil.rmtree(dest)                   # a half-made folder from a killed run

@@ -7,11 +7,11 @@ __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 
            'evaluate', 'eval_parser', 'eval_main']
 
 # %% ../nbs/13_evaluate.ipynb #66a8d08a
-import json, os, sys, time, hashlib, logging, functools
+import json, os, sys, time, hashlib, logging
 from pathlib import Path
 import torch
 import torch.nn as nn
-from .attacks import pgd, check_images, check_labels, check_model_fits
+from .attacks import pgd, check_images, check_labels, check_model_fits, _keeps_mode
 from .data import ImageSet, get_dataset
 from .models import load_model
 from .utils import atomic_write, check_choice, check_range, evaluating, get_device, versions, project_root, progress_bar
@@ -62,6 +62,7 @@ def model_digest(model):
     "A short SHA-1 of a model's parameters and buffers (identifies the weights an evaluation used)."
     return _digest(*model.state_dict().values())
 
+# %% ../nbs/13_evaluate.ipynb #6e47060e
 def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=256, seed=0, state_path=None,
                       progress=False, callback=None):
     "Per-sample robustness (bool) under AutoAttack standard (ℓ∞), resumable through `state_path`; `progress`: a bar per attack."
@@ -80,6 +81,11 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
     robust = torch.tensor(state["robust"], dtype=torch.bool)
     aa = AutoAttack(model, eps=eps, seed=seed, version="standard", device=dev)
     aa.logger.setLevel(logging.ERROR)
+    k = check_model_fits(model, x[:1].to(dev))                 # standard AutoAttack targets 9 classes: fewer where there are fewer
+    if "apgd-t" in attacks and k < 4:
+        raise ValueError(f"AutoAttack's apgd-t needs at least 4 classes (its DLR loss uses the fourth-largest logit); the model has {k}: "
+                         f"leave it out (autoattack_attacks=('apgd-ce', 'fab-t', 'square'))")
+    aa.apgd_targeted.n_target_classes = aa.fab.n_target_classes = min(9, k - 1)
     chunks = range(0, len(x), batch_size)
     req, was = [p.requires_grad for p in model.parameters()], model.training
     for p in model.parameters(): p.requires_grad_(False)     # FAB would back-propagate into the parameters otherwise
@@ -109,14 +115,6 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
     return robust
 
 # %% ../nbs/13_evaluate.ipynb #38f3ae4f
-def _keeps_mode(f):
-    "`f(model_or_run_dir, ...)`, with a module passed in put in eval mode for the call and left in the mode it came in."
-    @functools.wraps(f)
-    def g(m, *args, **kw):
-        if not isinstance(m, nn.Module): return f(m, *args, **kw)
-        with evaluating(m): return f(m, *args, **kw)
-    return g
-
 def _eval_data(dataset, split, root, n, seed):
     "(x, y, number of classes or None, name) of the first `n` of a seeded permutation of `dataset`: a name, an ImageSet, (images, labels) or a TensorDataset."
     if isinstance(dataset, torch.utils.data.TensorDataset): dataset = dataset.tensors
@@ -130,6 +128,7 @@ def _eval_data(dataset, split, root, n, seed):
     idx = subset_indices(len(data), n, seed)
     return data.x[idx], data.y[idx], data.num_classes or None, data.name or f"ImageSet:{_digest(data.x, data.y)}"
 
+# %% ../nbs/13_evaluate.ipynb #5d2a3515
 def _old_results(path, record, force):
     "The results `path` holds for the same dataset, split, checkpoint and weights ({} if none or `force`); one line if it is damaged."
     if path is None or not path.exists() or force: return {}
@@ -148,6 +147,7 @@ def _check_writable(path):
         raise PermissionError(f"cannot write {path.name} in {path.parent} ({e.strerror or type(e).__name__}); "
                               f"make the run directory writable, or evaluate a copy of it") from None
 
+# %% ../nbs/13_evaluate.ipynb #c51e6ae0
 def _load(model_or_run_dir, checkpoint, device):
     "(model, run_dir or None, config dict) for a module, a checkpoint file or a run directory."
     if isinstance(model_or_run_dir, nn.Module):
@@ -165,6 +165,7 @@ def eval_path(run_dir, checkpoint="best.pt"):
     "Where `evaluate` keeps the results of a run's `checkpoint`: eval.json for best.pt, eval_<name>.json for another."
     return Path(run_dir) / ("eval.json" if Path(checkpoint).name == "best.pt" else f"eval_{Path(checkpoint).stem}.json")
 
+# %% ../nbs/13_evaluate.ipynb #7209384d
 @_keeps_mode
 def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=None, n_autoattack=None,
              batch_size=256, eps=None, alpha=2/255, root=None, device="auto", seed=0, checkpoint="best.pt",

@@ -9,8 +9,8 @@ __all__ = ['energy_under_attack', 'footprint_summary', 'energy_vs_steps']
 import torch
 import pandas as pd
 from .energy import energy, joint_energy
-from .attacks import ATTACKS, TARGETED, run_attack, random_targets, check_images, check_labels
-from .utils import check_choice, check_range
+from .attacks import ATTACKS, TARGETED, run_attack, random_targets, check_images, check_labels, check_model_fits
+from .utils import check_choice, check_range, evaluating
 
 # %% ../nbs/06_footprint.ipynb #d9957b61
 def _device_of(model):
@@ -29,29 +29,31 @@ def energy_under_attack(model, x, y, attacks=ATTACKS, eps=8/255, batch_size=250,
     options = options or {}
     for a in options: check_choice("attack in options", a, attacks)
     check_range("batch_size", batch_size, 0, lo_open=True, integer=True); check_images(x)
-    model = model.eval(); dev = _device_of(model)
-    y = torch.as_tensor(y).long()
-    with torch.no_grad(): k = model(x[:1].to(dev)).shape[1]
-    check_labels(y, k)
-    targets = random_targets(y, k, seed)
-    nat = [_energies(model, x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)) for i in range(0, len(y), batch_size)]
-    e_x, e_xy, correct = (torch.cat(t).cpu() for t in zip(*nat))
-    tables = []
-    for a in attacks:
-        out = []
-        for j, i in enumerate(range(0, len(y), batch_size)):
-            xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
-            tb = targets[i:i + batch_size].to(dev) if a in TARGETED and a != "fab-t" else None
-            xa = run_attack(a, model, xb, yb, eps=eps, targets=tb, seed=seed + j, **options.get(a, {}))
-            out.append(_energies(model, xa, yb))
-        e_xa, e_xya, robust = (torch.cat(t).cpu() for t in zip(*out))
-        tables.append(pd.DataFrame({
-            "attack": a, "sample": range(len(y)), "y": y.numpy(),
-            "target": targets.numpy() if a in TARGETED and a != "fab-t" else -1,
-            "E_x": e_x.numpy(), "E_x_adv": e_xa.numpy(), "E_xy": e_xy.numpy(), "E_xy_adv": e_xya.numpy(),
-            "correct": correct.numpy(), "robust": robust.numpy()}))
+    dev = _device_of(model)
+    with evaluating(model):        # and back to the mode it came in
+        y = torch.as_tensor(y).long()
+        k = check_model_fits(model, x[:1].to(dev))
+        check_labels(y, k)
+        targets = random_targets(y, k, seed)
+        nat = [_energies(model, x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)) for i in range(0, len(y), batch_size)]
+        e_x, e_xy, correct = (torch.cat(t).cpu() for t in zip(*nat))
+        tables = []
+        for a in attacks:
+            out = []
+            for j, i in enumerate(range(0, len(y), batch_size)):
+                xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
+                tb = targets[i:i + batch_size].to(dev) if a in TARGETED and a != "fab-t" else None
+                xa = run_attack(a, model, xb, yb, eps=eps, targets=tb, seed=seed + j, **options.get(a, {}))
+                out.append(_energies(model, xa, yb))
+            e_xa, e_xya, robust = (torch.cat(t).cpu() for t in zip(*out))
+            tables.append(pd.DataFrame({
+                "attack": a, "sample": range(len(y)), "y": y.numpy(),
+                "target": targets.numpy() if a in TARGETED and a != "fab-t" else -1,
+                "E_x": e_x.numpy(), "E_x_adv": e_xa.numpy(), "E_xy": e_xy.numpy(), "E_xy_adv": e_xya.numpy(),
+                "correct": correct.numpy(), "robust": robust.numpy()}))
     return pd.concat(tables, ignore_index=True)
 
+# %% ../nbs/06_footprint.ipynb #023ae2e4
 def footprint_summary(table):
     "One row per attack: clean/robust accuracy, mean and std of the four energies, and ΔE(x) = mean E(x*) - mean E(x)."
     g = table.groupby("attack", sort=False)

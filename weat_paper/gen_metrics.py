@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from .attacks import check_images
+from .attacks import check_images, check_model_fits
 from .utils import check_choice, check_range, evaluating, get_device, progress_bar
 
 # %% ../nbs/15_gen_metrics.ipynb #f3a38b21
@@ -34,6 +34,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 def fid_from_features(f1, f2):
     "FID between two feature matrices (N×F): the Fréchet distance of their Gaussian fits."
     f1, f2 = (np.asarray(torch.as_tensor(f).double().cpu()) for f in (f1, f2))
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"FID compares features of one extractor: got {f1.shape} and {f2.shape} (N×F each, the same F); "
+                         f"compute both with the same model")
     if len(f1) < 2 or len(f2) < 2: raise ValueError(f"FID needs at least 2 samples per set, got {len(f1)} and {len(f2)}")
     return frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
 
@@ -78,21 +81,22 @@ def _last_linear(model):
 @torch.no_grad()
 def classifier_features(model, images, batch_size=500):
     "Penultimate features (input of the last nn.Linear) and logits of `model` for `images`, on CPU."
-    dev = next(model.parameters()).device
+    dev, dt = next(model.parameters()).device, next(model.parameters()).dtype     # the model's precision
     feats, logits = [], []
     hook = _last_linear(model).register_forward_hook(lambda m, inp, out: feats.append(inp[0].flatten(1).float().cpu()))
     try:
         with evaluating(model):
             for i in range(0, len(images), batch_size):
-                logits.append(model(images[i:i + batch_size].to(dev, torch.float32)).float().cpu())
+                logits.append(model(images[i:i + batch_size].to(dev, dt)).float().cpu())
     finally: hook.remove()
     return torch.cat(feats), torch.cat(logits)
 
+# %% ../nbs/15_gen_metrics.ipynb #ff75e355
 @torch.no_grad()
 def classifier_lpips(model, a, b, batch_size=500):
     "LPIPS-style distance per pair (a_i, b_i) in the conv feature maps of `model`, unit layer weights."
     if a.shape != b.shape: raise ValueError(f"LPIPS compares pairs: shapes {tuple(a.shape)} and {tuple(b.shape)} differ")
-    dev = next(model.parameters()).device
+    dev, dt = next(model.parameters()).device, next(model.parameters()).dtype
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs: raise ValueError(f"{type(model).__name__} has no nn.Conv2d layer for LPIPS")
     acts = []
@@ -101,8 +105,8 @@ def classifier_lpips(model, a, b, batch_size=500):
     try:
         with evaluating(model):
             for i in range(0, len(a), batch_size):
-                acts.clear(); model(a[i:i + batch_size].to(dev, torch.float32)); fa = list(acts)
-                acts.clear(); model(b[i:i + batch_size].to(dev, torch.float32)); fb = list(acts)
+                acts.clear(); model(a[i:i + batch_size].to(dev, dt)); fa = list(acts)
+                acts.clear(); model(b[i:i + batch_size].to(dev, dt)); fb = list(acts)
                 d = 0.
                 for u, v in zip(fa, fb):
                     u = u / (u.norm(dim=1, keepdim=True) + 1e-10); v = v / (v.norm(dim=1, keepdim=True) + 1e-10)
@@ -168,6 +172,7 @@ def inception_metrics(generated, reference, inception_weights=None, splits=10, k
     return {"IS": r["inception_score_mean"], "IS_std": r["inception_score_std"], "FID": r["frechet_inception_distance"],
             "KID": r["kernel_inception_distance_mean"], "KID_std": r["kernel_inception_distance_std"]}
 
+# %% ../nbs/15_gen_metrics.ipynb #0082766b
 @lru_cache(maxsize=2)
 def _lpips_net(path, device):
     import lpips
@@ -209,6 +214,7 @@ def _pairs(n, n_ref, gen_labels, ref_labels, seed):
         idx[sel] = pool[torch.randint(0, len(pool), (len(sel),), generator=g)]
     return idx
 
+# %% ../nbs/15_gen_metrics.ipynb #291c618c
 def generation_metrics(generated, reference, backbone="classifier", feature_model=None, gen_labels=None,
                        ref_labels=None, inception_weights=None, alexnet_weights=None, splits=10, kid_subsets=100,
                        kid_subset_size=1000, batch_size=500, device="auto", reference_cache=None, seed=0):
@@ -224,6 +230,9 @@ def generation_metrics(generated, reference, backbone="classifier", feature_mode
         return out
     if feature_model is None:
         raise ValueError("backbone='classifier' needs feature_model= (a classifier trained on the same data)")
+    with evaluating(feature_model):
+        for imgs, what in ((generated, "the generated images"), (reference, "the reference images")):
+            p = next(feature_model.parameters()); check_model_fits(feature_model, imgs[:1].to(p.device, p.dtype), what=what)
     fg, zg = classifier_features(feature_model, generated, batch_size)
     fr, _ = classifier_features(feature_model, reference, batch_size)
     is_m, is_s = inception_score(zg, splits)
@@ -237,12 +246,20 @@ def ssim(a, b, sigma=1.5):
     "SSIM per pair (a_i, b_i) of images in [0, 1] (torchmetrics, Gaussian window)."
     from torchmetrics.functional.image import structural_similarity_index_measure
     if a.shape != b.shape: raise ValueError(f"SSIM compares pairs: shapes {tuple(a.shape)} and {tuple(b.shape)} differ")
+    pad = int(3.5 * sigma + 0.5)                                   # torchmetrics' Gaussian window is 2·pad + 1 pixels
+    if min(a.shape[-2:]) <= pad:
+        raise ValueError(f"SSIM with sigma={sigma} needs images larger than {pad}×{pad} pixels (its window is {2 * pad + 1} "
+                         f"wide), got {a.shape[-2]}×{a.shape[-1]}; pass a smaller sigma (sigma ≤ {(min(a.shape[-2:]) - 1.5) / 3.5:.2g})")
     return structural_similarity_index_measure(a, b, sigma=sigma, data_range=1.0, reduction="none")
 
 @torch.no_grad()
 def ssim_neighbours(images, reference, k=15, batch_size=2000, device="auto", progress=True):
     "For each image, the `k` reference images with the highest SSIM: (scores N×k, indices N×k)."
     check_range("k", k, 0, len(reference), lo_open=True, integer=True)
+    check_images(images); check_images(reference, "reference")
+    if images.shape[1:] != reference.shape[1:]:
+        raise ValueError(f"SSIM compares images of one shape: {tuple(images.shape[1:])} and reference {tuple(reference.shape[1:])}")
+    ssim(reference[:1], reference[:1])                             # one line now if the images are too small
     dev = get_device(device)
     ref = reference.to(dev, torch.float32)
     scores, idx = [], []

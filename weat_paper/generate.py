@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch
 from .energy import joint_energy
-from .attacks import check_images, check_labels, check_model_fits
+from .attacks import check_images, check_labels, check_model_fits, _finite
 from .models import save_checkpoint
 from .utils import check_choice, check_range, evaluating, progress_bar
 
@@ -50,6 +50,7 @@ class ClassPCA:
         return cls(sd["mean"], sd["components"], sd["singular_values"], sd["counts"], tuple(sd["shape"]),
                    sd["retained_variance"], sd["fingerprint"])
 
+# %% ../nbs/14_generate.ipynb #84f9f8fc
 def _fingerprint(images, labels):
     "A number that changes when any image, pixel position or label changes (weighted sums with fixed weights)."
     flat = images.reshape(len(images), -1).double()
@@ -73,6 +74,7 @@ def truncate_pca(pca, retained_variance):
     return ClassPCA(pca.mean, [u[:k] for u, k in zip(pca.components, n)], [s[:k] for s, k in zip(pca.singular_values, n)],
                     pca.counts, pca.shape, retained_variance, pca.fingerprint)
 
+# %% ../nbs/14_generate.ipynb #67076d69
 def fit_class_pca(images, labels, retained_variance=0.99, num_classes=None, cache=None, device="cpu"):
     "Per-class mean, principal components and singular values keeping `retained_variance` of each class's variance."
     check_range("retained_variance", retained_variance, 0, 1, lo_open=True)
@@ -147,6 +149,7 @@ PRESETS = {    # Tab. E, with the noise scale of the authors' code that produced
 }
 NOISE = ("eq7", "code")
 
+# %% ../nbs/14_generate.ipynb #0382433c
 def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var=0.001, noise="code",
                 noise_factor=None, track_energy=False, batch_size=1000, seed=None, progress=True):
     "SGLD with momentum on E(x, y) (Eq. 7) from `x0` for classes `y`; returns x_N (and E(x_n, k) with `track_energy`)."
@@ -187,7 +190,7 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
                 outs.append(x.detach().cpu())
     finally:
         bar.close()
-    x = torch.cat(outs)
+    x = _finite(torch.cat(outs), "sgld_sample")
     return (x, torch.cat(energies, 1)) if track_energy else x
 
 # %% ../nbs/14_generate.ipynb #6321fcc1
@@ -211,6 +214,7 @@ def sample_images(model, y, init="pca", pca=None, sigma=0.01, preset="betterdm",
 def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
     "Average E(x, y) of the images of each class y (K values), in eval mode."
     dev = next(model.parameters()).device
+    check_images(images)
     labels = torch.as_tensor(labels).long()
     k = int(num_classes or int(labels.max()) + 1)
     with evaluating(model):
@@ -223,9 +227,12 @@ def mean_joint_energy(model, images, labels, num_classes=None, batch_size=1000):
 # %% ../nbs/14_generate.ipynb #445665dd
 @torch.no_grad()
 def class_accuracy(model, images, labels, batch_size=1000):
-    "Share of `images` that `model` classifies as `labels` (the classes they were generated for)."
+    "Share of `images` that `model` (in eval mode) classifies as `labels` (the classes they were generated for)."
     dev = next(model.parameters()).device
-    pred = torch.cat([model(b.to(dev)).argmax(1).cpu() for b in images.split(batch_size)])
+    check_images(images, "generated images")                 # a NaN image would count as class 0
+    with evaluating(model):
+        check_labels(labels, check_model_fits(model, images[:1].to(dev), what="the generated images"))
+        pred = torch.cat([model(b.to(dev)).argmax(1).cpu() for b in images.split(batch_size)])
     return float(pred.eq(torch.as_tensor(labels).cpu()).float().mean())
 
 # %% ../nbs/14_generate.ipynb #0384bcc6
@@ -247,6 +254,7 @@ def method_run(method, protocol="quick", dataset=None, seed=0, device="auto", pr
     return train(method, **notebook_settings(protocol, {}, method=method, dataset=dataset), seed=seed, device=device,
                  progress=progress, **train_kw)
 
+# %% ../nbs/14_generate.ipynb #5bef8cc6
 def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_dataset="cifar10", device="auto", progress=True,
                    protocol="quick", seed=0, **train_kw):
     "A classifier in eval mode: a method name trains/reuses its run (`method_run` under `protocol`); else a run dir, checkpoint or RobustBench name."
@@ -273,6 +281,7 @@ def generation_settings(protocol="quick", dataset=None, sigma=None, table=False)
     s = notebook_settings(protocol, {}, dataset=dataset)
     return {**s, "sigma": pca_sigma(s["dataset"], table) if sigma is None else sigma}
 
+# %% ../nbs/14_generate.ipynb #10d464db
 def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=None, device="cpu"):
     "The per-class PCA of `dataset`'s training split, fitted once and cached in runs/pca/ (a lower share cut from a cached full spectrum)."
     from weat_paper.data import get_dataset

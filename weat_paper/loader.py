@@ -32,6 +32,7 @@ def default_augment(data):
     h = data.x.shape[-1]
     return dict(pad=4 if h >= 32 else max(1, h // 8), flip=getattr(data, "name", "") != "digits")
 
+# %% ../nbs/03a_loader.ipynb #1c19d84c
 class DeviceLoader:
     "Shuffled batches of an `ImageSet` kept whole on `device`, with optional on-device crop+flip augmentation."
     def __init__(self, data, batch_size=128, shuffle=True, augment=False, seed=0, device="cpu", drop_last=False):

@@ -51,6 +51,7 @@ class PreActBlock(nn.Module):
         out = self.c1(out)
         return self.c2(F.relu(self.b2(out))) + sc
 
+# %% ../nbs/04_models.ipynb #730a9d0c
 class ResNet18(nn.Module):
     "CIFAR ResNet-18 (3x3 stem, no max-pool); `preact=True` gives PreAct ResNet-18."
     def __init__(self, num_classes=10, in_channels=3, preact=False):
@@ -146,6 +147,7 @@ def load_checkpoint(path, map_location="cpu"):
         raise CheckpointError(f"checkpoint {path} is not a weat_paper checkpoint (no 'model' entry)")
     return sd
 
+# %% ../nbs/04_models.ipynb #41a07f55
 def model_state(model, arch, num_classes, in_channels, **extra):
     "The checkpoint dict of `model`."
     m = getattr(model, "module", model)     # unwrap DDP

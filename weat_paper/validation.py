@@ -34,6 +34,7 @@ def synthetic_path(dataset, root="data"):
     name = Path(dataset[len("folder:"):]).name if dataset.startswith("folder:") else dataset
     return Path(root) / "synthetic" / f"{name}.npz"
 
+# %% ../nbs/03b_validation.ipynb #b2fd1d56
 def _npz_array(path, key):
     "Array `key` of an .npz: memory-mapped when stored uncompressed, else read whole."
     import zipfile, struct
@@ -51,6 +52,7 @@ def _npz_array(path, key):
                     return np.memmap(path, dtype, "r", f.tell(), shape, "F" if fortran else "C")
         with z.open(f"{key}.npy") as f: return np.lib.format.read_array(f, allow_pickle=False)
 
+# %% ../nbs/03b_validation.ipynb #ab6c92b4
 def read_synthetic(path, n=10_000, seed=0, shape=None, classes=None, name="synthetic"):
     "A seeded sample of `n` images (all if fewer) of a generated-images .npz (`image` uint8 N×H×W×3, `label`), as an ImageSet."
     path = Path(path)

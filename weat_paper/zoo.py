@@ -58,6 +58,7 @@ def _read_weights(path, allow_unpickle):
         warnings.warn(f"unpickling {path} in full (allow_unpickle=True): this can run arbitrary code; do it only for trusted files")
         return torch.load(path, map_location="cpu", weights_only=False)
 
+# %% ../nbs/16_zoo.ipynb #02121aaf
 def load_zoo_model(name, model_dir="models", dataset="cifar10", threat_model="Linf", download=True, allow_unpickle=False):
     "A RobustBench model by `name`, from `model_dir` (downloaded there when possible), in eval mode."
     entries = _zoo_entries(dataset, threat_model)
