@@ -88,7 +88,7 @@ def test_tables_are_arranged_for_a_narrow_column():
           "| sat | differs: epochs=30 | 36.93 ± 2.17 | 82.43 | -45.50 |\n| weat_adv | differs: epochs=30 | 33.10 | 81.00 | -47.90 |\n\nafter")
     out = build_docs.readable_table(md)
     assert "*Protocol of every row:* differs: epochs=30" in out and out.count("differs") == 1 and out.endswith("after")
-    assert '<th colspan="3">clean</th>' in out and "<th>ours</th><th>paper</th><th>Δ</th>" in out and "<td>36.93 ±&nbsp;2.17</td>" in out
+    assert '<th colspan="3">clean</th>' in out and "<th>ours</th><th>paper</th><th>Δ</th>" in out and "<td>36.93<br>±&nbsp;2.17</td>" in out
     assert '<th rowspan="2">method</th>' in out and "<td>weat_<wbr>adv</td>" in out
     md2 = "| a | protocol | b |\n|---|---|---|\n| 1 | x | 2*y*z |\n| 3 | paper | **holds** |"
     out2 = build_docs.readable_table(md2)
