@@ -16,7 +16,7 @@ from .loop import loop_benchmark, epoch_summary
 from ..data import cifar10_jpg, get_dataset, train_val_split
 from ..evaluate import subset_indices, pgd_robust, autoattack_robust, predict
 from ..models import load_model
-from ..utils import get_device, project_root, versions
+from ..utils import get_device, project_root, versions, atomic_write
 
 # %% ../../nbs/20b_gpu_check.ipynb #545cb050
 class PartTimeout(Exception): pass
@@ -32,15 +32,12 @@ def time_limit(seconds):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
-def _write_json(path, obj):
-    tmp = Path(str(path) + ".tmp"); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
-
 def run_part(name, fn, budget, out_dir, summary, file=True):
     "Run `fn(rec, save)` within `budget` seconds; `rec` (what `fn` filled in, its status and time) is written to `out_dir`/`name`.json, its `key` numbers to summary.json."
     rec, t0 = {"part": name, "budget_s": round(budget, 1)}, time.perf_counter()
     path = Path(out_dir) / f"{name}.json"
     def save():
-        if file: _write_json(path, rec)
+        if file: atomic_write(path, rec)
     if budget <= 0: rec["status"] = "skipped: no time left in the check's budget"
     else:
         try:
@@ -52,7 +49,7 @@ def run_part(name, fn, budget, out_dir, summary, file=True):
     save()
     summary["parts"][name] = {k: rec[k] for k in ("status", "seconds", "budget_s", "key") if k in rec}
     summary["rows"] = gpu_rows(summary)
-    _write_json(Path(out_dir) / "summary.json", summary)
+    atomic_write(Path(out_dir) / "summary.json", summary)
     print(f"[gpu check] {name}: {rec['status']} ({rec['seconds']:.1f} s, budget {budget:.0f} s)", flush=True)
     return rec
 
@@ -205,7 +202,7 @@ def gpu_check(out_dir="benchmarks/gpu", smoke=False, device="auto", archive=None
         run_part("bench_compile", _bench_part(BENCH_SWITCHES["bench_compile"], s, dev, state), left("bench_compile"), out, summary)
     finally: shutil.rmtree(run_dir, ignore_errors=True)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
-    _write_json(out / "summary.json", summary)
+    atomic_write(out / "summary.json", summary)
     return summary
 
 # %% ../../nbs/20b_gpu_check.ipynb #4eab661b

@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+"""Rerun the CPU-scale CIFAR-10 experiments behind the claims ledger, resuming and skipping what is done.
+
+Each job trains one model under the `cifar10-cpu` protocol (`weat_paper.train.train`), evaluates its selected checkpoint
+(`best.pt`: chosen after 0.9 of the epochs; natural training keeps its last epoch) with PGD-20 on the whole 10,000-image
+test split and AutoAttack (APGD-CE + APGD-T) on `--n-autoattack` images drawn at random from it (seed 0), and keeps a small record under
+`figures/cifar10-cpu/runs/<run name>/` (config.json, status.json, metrics.csv, eval.json, record.json with the protocol
+fingerprint; no checkpoints, no energy arrays). A job whose record exists with the current fingerprint is skipped.
+
+    python tools/cpu_grid.py            # the whole grid, two one-thread jobs at a time
+    python tools/cpu_grid.py --list     # the queue and what is done
+"""
+import argparse, csv, functools, json, os, shutil, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "figures" / "cifar10-cpu" / "runs"
+PROTOCOL = "cifar10-cpu"
+KEEP = ("config.json", "status.json", "metrics.csv", "eval.json")
+
+
+# the figure notebooks behind the ledger's one-model claims: (notebook = the stem of its CSV, the seed-0 runs it reads)
+NOTEBOOKS = [("fig2_attack_energies", ("standard",)), ("fig1a_energy_vs_pgd_steps", ("standard",)),
+             ("fig5bc_pm_energy", ("sat",)), ("fig5d_class_energy", ("sat",)), ("figI_delta_energy_bins", ("sat",))]
+
+
+def queue():
+    """Jobs in the order they are run: seed 0 of Tab. 1a's six methods and natural training, the figure notebooks that
+    read those models, then seeds 1-4 (the ledger's GRID). A job is (method, seed) or ("notebook", name)."""
+    from weat_paper.claims import GRID
+    first = [j for j in GRID if j[1] == 0]
+    return first + [("notebook", n) for n, _ in NOTEBOOKS] + [j for j in GRID if j[1] != 0]
+
+
+def notebook_done(name):
+    "Whether the notebook's CSV records the current protocol fingerprint."
+    from weat_paper.claims import csv_fingerprint
+    csv_path = RECORDS.parent / f"{name}.csv"
+    return csv_path.exists() and csv_fingerprint(csv_path) == fingerprint()
+
+
+def done(job):
+    return notebook_done(job[1]) if job[0] == "notebook" else record_dir(*job) is not None
+
+
+def ready(job):
+    "A notebook job waits for the seed-0 records of the runs it reads."
+    return job[0] != "notebook" or all(record_dir(m, 0) is not None for m in dict(NOTEBOOKS)[job[1]])
+
+
+def run_notebook(name):
+    "Run a figure notebook under the protocol; record the fingerprint beside its CSV (unless the notebook wrote a record)."
+    import subprocess
+    out = ROOT / "runs" / "cpu_grid_logs" / f"{name}.out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    side = RECORDS.parent / f"{name}.json"
+    if not side.exists():
+        _write_json(side, dict(notebook=f"nbs/{name}.ipynb", scale=PROTOCOL, parameters=dict(protocol=PROTOCOL),
+                               command=f"papermill nbs/{name}.ipynb out.ipynb -p protocol {PROTOCOL}",
+                               files=[f"{name}.csv", f"{name}.png"], protocol_fingerprint=fingerprint()))
+    return side
+
+
+@functools.lru_cache(maxsize=None)
+def fingerprint():
+    from weat_paper.config import protocol_fingerprint
+    return protocol_fingerprint(PROTOCOL)
+
+
+def record_dir(method, seed):
+    "The committed record of a finished job with the current fingerprint, or None."
+    fp = fingerprint()
+    for d in sorted(RECORDS.glob(f"{method}_cifar10_*_s{seed}_*")):
+        rec = d / "record.json"
+        if rec.exists():
+            r = json.loads(rec.read_text())
+            if r.get("method") == method and r.get("seed") == seed and r.get("protocol_fingerprint") == fp \
+                    and r.get("autoattack_images"): return d     # (records without it ran AutoAttack on one class: redone)
+    return None
+
+
+def _write_json(path, obj):
+    tmp = path.with_suffix(".json.tmp"); tmp.write_text(json.dumps(obj, indent=1) + "\n"); os.replace(tmp, path)
+
+
+def _epoch_seconds(run_dir):
+    "The training's own wall time: the sum of metrics.csv's per-epoch seconds."
+    with open(run_dir / "metrics.csv") as f: return round(sum(float(r["seconds"]) for r in csv.DictReader(f)), 1)
+
+
+def _drop_first_images_autoattack(run_dir):
+    """Forget an AutoAttack result taken on the first images of the whole test split (evaluate's n=None with a smaller
+    n_autoattack; recognisable by its pgd20_same_images): the JPEG test split is ordered by class, so those are one class."""
+    from weat_paper.evaluate import eval_path
+    p = eval_path(run_dir)
+    if not p.exists(): return
+    e = json.loads(p.read_text())
+    if "pgd20_same_images" in e.get("results", {}).get("autoattack", {}):
+        del e["results"]["autoattack"]; _write_json(p, e)
+
+
+def run_job(method, seed, n_autoattack):
+    "Train, evaluate and record one (method, seed); returns the record directory."
+    from weat_paper.train import train
+    from weat_paper.evaluate import evaluate
+    t0 = time.time()
+    run_dir = Path(train(method, protocol=PROTOCOL, seed=seed, progress=False))
+    t1 = time.time()
+    _drop_first_images_autoattack(run_dir)
+    evaluate(run_dir, attacks=("clean", "pgd20"), n=None, checkpoint="best.pt", progress=False)      # the whole test split
+    evaluate(run_dir, attacks=("autoattack",), n=n_autoattack, autoattack_attacks=("apgd-ce", "apgd-t"),  # a seeded random subset
+             checkpoint="best.pt", progress=False)
+    t2 = time.time()
+    out = RECORDS / run_dir.name; tmp = RECORDS / (run_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    for f in KEEP: shutil.copy(run_dir / f, tmp / f)
+    _write_json(tmp / "record.json", dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(),
+                                          checkpoint="best.pt", train_epoch_seconds=_epoch_seconds(run_dir),
+                                          train_seconds_this_call=round(t1 - t0, 1),
+                                          eval_seconds_this_call=round(t2 - t1, 1),
+                                          autoattack_images=f"{n_autoattack} drawn at random from the test split (seed 0)",
+                                          command=f"weat-train {method} --protocol {PROTOCOL} --seed {seed}"))
+    shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
+    return out
+
+
+def _alive(pid_file):
+    "Whether the job whose pid is in `pid_file` still runs (a restarted loop leaves it alone)."
+    try: os.kill(int(pid_file.read_text()), 0); return True
+    except (FileNotFoundError, ValueError, ProcessLookupError): return False
+    except PermissionError: return True
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="cpu_grid", description=__doc__.split("\n")[0])
+    p.add_argument("--jobs", type=int, default=2, help="jobs at a time, one thread each (default 2)")
+    p.add_argument("--n-autoattack", type=int, default=500, help="AutoAttack images, drawn at random from the test split (default 500)")
+    p.add_argument("--list", action="store_true", help="print the queue and what is done, and stop")
+    p.add_argument("--job", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
+    if a.job:
+        print(run_notebook(a.job[1]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack)); return 0
+    todo = [j for j in queue() if not done(j)]
+    if a.list:
+        for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) if j[0] != 'notebook' else j[1]}: {'to do' if j in todo else 'done'}")
+        return 0
+    logs = ROOT / "runs" / "cpu_grid_logs"; logs.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    pid_file = lambda j: logs / f"{j[0]}_s{j[1]}.pid"
+    procs = []
+    while todo:
+        procs = [pr for pr in procs if pr.poll() is None]         # reap this loop's finished jobs
+        busy = [j for j in queue() if _alive(pid_file(j))]        # this loop's jobs and those a stopped loop left running
+        todo = [j for j in todo if j not in busy and not done(j)]
+        ok = [j for j in todo if ready(j)]
+        if not busy and todo and not ok: print("left, waiting on runs that failed:", todo, flush=True); break
+        for j in ok[:max(0, a.jobs - len(busy))]:
+            log = open(logs / f"{j[0]}_s{j[1]}.log", "a")
+            cmd = ["nice", "-n", "19", sys.executable, __file__, "--job", j[0], str(j[1]), "--n-autoattack", str(a.n_autoattack)]
+            pr = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+            pid_file(j).write_text(str(pr.pid)); todo.remove(j); procs.append(pr)
+            print(time.strftime("%H:%M:%S"), "started", *j, flush=True)
+        time.sleep(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
