@@ -93,3 +93,10 @@ def test_readme_links_the_paper_the_code_the_ledger_and_every_command():
     assert {"weat-train", "weat-bench", "weat-sweep"} <= set(commands)
     assert all(f"`{c}`" in section("Packaging") for c in commands), commands
     assert "--log-output" in section("Set up")
+
+
+def test_module_table_lists_every_module():
+    "The table under '## Use' has one row per notebook that exports a module, naming that module."
+    rows = dict(re.findall(r"^\| `(\w+)` \| `weat_paper\.([\w.]+)` \|", section("Use"), flags=re.M))
+    exporting = {p.stem: default_exp(p.stem) for p in (ROOT / "nbs").glob("*.ipynb") if default_exp(p.stem)}
+    assert rows == exporting, {k: (rows.get(k), exporting.get(k)) for k in rows.keys() ^ exporting.keys() | {k for k in rows if rows[k] != exporting.get(k)}}

@@ -136,7 +136,7 @@ def _grouped_html(head, rows):
     (Tab. 1, Tab. 1c): the metric once over its group, so that each column is as narrow as its numbers; None otherwise."""
     groups = [m.group(1) if (m := GROUP.match(h)) else None for h in head]
     if not any(groups): return None
-    cell = lambda t: re.sub(r"(?<=\w)_(?=\w)", "_<wbr>", html.escape(t)).replace(" ± ", " ±&nbsp;")   # "± 2.17" stays whole
+    cell = lambda t: re.sub(r"(?<=\w)_(?=\w)", "_<wbr>", html.escape(t)).replace(" ± ", "<br>±&nbsp;")   # the spread under its mean
     top, sub, i = [], [], 0
     while i < len(head):
         g, n = groups[i], 1
@@ -251,6 +251,8 @@ main div.sourceCode pre code { white-space: pre-wrap; overflow-wrap: anywhere; }
 main .katex-display { overflow-x: auto; overflow-y: hidden; max-width: 100%; padding: 0.2em 0; }
 main table { max-width: 100%; font-size: 0.74rem; line-height: 1.3; }
 main table th, main table td { white-space: normal; overflow-wrap: break-word; padding: 0.15rem 0.22rem !important; vertical-align: top; }
+main table.grouped { font-size: 0.7rem; }
+main table.grouped th, main table.grouped td { padding: 0.12rem 0.16rem !important; }
 main table.grouped thead th[colspan] { text-align: center; border-bottom: 1px solid #dee2e6; }
 main .cell-output-display { overflow-x: auto; max-width: 100%; }
 .gallery-scale > summary { cursor: pointer; margin: 0.6rem 0; }
@@ -361,24 +363,24 @@ def _merge(a, b):
 def proc_nbs(nbs=ROOT / "nbs", out=ROOT / "_proc"):
     """nbdev's processing of every notebook in `nbs` into `out`, through its public processors (`FilterDefaults`).
 
-    One processor is ours: nbdev runs every cell that imports something to render `show_doc`, and a cell that mixes
-    imports with a test (one that trains a model, say) would run whole; here only its imports run (nbdev_test runs
-    the cells in full). nbdev's own entry point (`nbdev_proc_nbs`) is not used: with no Quarto on PATH it first installs
+    One processor is ours: nbdev runs every cell that imports something (at any depth) to render `show_doc`, and a cell
+    that mixes imports with a test (one that trains a model, say) would run whole; here a cell that is neither exported
+    nor a `show_doc` call runs only its top-level imports (nbdev_test runs the cells in full). nbdev's own entry point (`nbdev_proc_nbs`) is not used: with no Quarto on PATH it first installs
     Quarto and runs `pip install -e ".[dev]"`, which the build needs neither of."""
     from execnb.nbio import read_nb, write_nb
     from nbdev.processors import FilterDefaults, exec_show_docs
     from nbdev.quarto import refresh_quarto_yml
 
     class exec_imports_of_tests(exec_show_docs):
-        "exec_show_docs, except that of a cell mixing imports with other code only the imports run."
+        "exec_show_docs, except that of a cell that is neither exported nor a `show_doc` call only the top-level imports run."
         def __call__(self, cell):
             trees = cell.parsed_() if cell.cell_type == "code" and getattr(self, "k", None) and self.nb.has_docs_ else None
-            if trees and not cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}:
+            if trees and not cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"} and "show_doc(" not in cell.source:
                 imps = [n for n in trees if isinstance(n, (ast.Import, ast.ImportFrom))]
-                if imps and len(imps) < len(trees):
+                if imps:
                     self.k.run("\n".join(ast.unparse(n) for n in imps))
                     if self.k.exc: raise DocsError(f"the imports of a cell failed: {cell.source[:200]!r}: {self.k.exc}")
-                    return
+                return
             return super().__call__(cell)
 
     class Filter(FilterDefaults):

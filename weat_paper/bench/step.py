@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 import weat_paper.train as _train
 from ..attacks import pgd
-from ..data import ImageSet, DeviceLoader, get_dataset, train_val_split
+from ..data import ImageSet, get_dataset, train_val_split
+from ..loader import DeviceLoader
 from ..losses import default_beta
 from ..models import get_model, ARCHS
 from ..utils import check_choice, check_range, get_device, project_root, versions
