@@ -50,7 +50,6 @@ def ready(job):
 
 def run_notebook(name):
     "Run a figure notebook under the protocol; record the fingerprint beside its CSV (unless the notebook wrote a record)."
-    import subprocess
     out = ROOT / "runs" / "cpu_grid_logs" / f"{name}.out.ipynb"
     cmd = [sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL]
     subprocess.run(cmd, check=True, cwd=ROOT)
