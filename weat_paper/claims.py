@@ -575,7 +575,7 @@ CLAIMS = [   # (id, where the paper says it, the claim in one line, checkpoint: 
     ("sgld_others", "Fig. 5e", "Along the SGLD chain the other classes' E(x,y) rise.", "model", _sgld_others),
     ("sgld_to_class_mean", "Fig. 5e", "The target energy converges to the class's mean E(x,y) over its training images (margin: a quarter of the descent).", "model", _sgld_to_mean),
 ]
-GRID = [(m, 0) for m in ("sat", "trades", "mail_trades", "weat_nat", "weat_adv", "mart", "standard")] + \
+GRID = [(m, 0) for m in ("sat", "trades", "mail_trades", "weat_nat", "weat_adv", "standard", "mart")] + \
        [(m, s) for s in (1, 2, 3, 4) for m in ("weat_adv", "trades", "sat", "weat_nat", "mart", "mail_trades")]   # the compared ones first
 GRID_CLAIMS = {"sat_energies_fall", "sat_loss_closes", "adv_loss_higher", "sat_third_phase", "sat_overfits", "trades_flat",
                "trades_mitigates", "tab2a_order", "zoo", "weat_vs_trades", "weat_adv_aa", "weat_nat_clean"}
