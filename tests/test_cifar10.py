@@ -1,9 +1,9 @@
 """The notebook checks that need real CIFAR-10: the cells flagged `#| cifar10`, which plain `nbdev_test` skips.
 
 Each notebook holding such cells is one test here. It runs `nbdev_test --flags cifar10` on that notebook when
-`weat_paper.data.find_cifar10` finds the data ($WEAT_CIFAR10_JPG, the dataset root data/, or ../shared/data beside the
-checkout), and is otherwise reported as skipped, with one line saying how to enable it (pytest -rs, set in pyproject).
-With WEAT_NEED_CIFAR10=1 (CI's second pass, where ../shared is there) a missing data set fails instead of skipping."""
+`weat_paper.data.find_cifar10` finds the data ($WEAT_CIFAR10_JPG or the dataset root data/), and is otherwise reported as
+skipped, with one line saying how to enable it (pytest -rs, set in pyproject). With WEAT_NEED_CIFAR10=1 (CI's second
+pass, which sets WEAT_CIFAR10_JPG) a missing data set fails instead of skipping."""
 import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest

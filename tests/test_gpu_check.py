@@ -1,4 +1,4 @@
-"""The GPU check (`tools/gpu_check.sh`, weat_paper.gpucheck) at tiny sizes on a CPU (`--smoke`): the same code path as
+"""The GPU check (`tools/gpu_check.sh`, weat_paper.bench.gpu) at tiny sizes on a CPU (`--smoke`): the same code path as
 on a GPU, from the shell script to the JSON records and the BENCHMARKS.md rows, on a JPEG archive of CIFAR-10's layout."""
 import json, math, os, subprocess, sys, tarfile, time
 from pathlib import Path

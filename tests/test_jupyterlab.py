@@ -1,8 +1,9 @@
-"""JupyterLab smoke test: a researcher's first session, through the server's own REST and websocket APIs.
+"""JupyterLab: what a researcher meets, through the server's own REST and websocket APIs and in a real browser.
 
-Starts `jupyter lab` headless on a free localhost port with a token, lists `nbs/`, opens a session on a notebook
-(as clicking it in Lab does), runs every code cell of that notebook in the server's kernel, and stops the server."""
-import configparser, json, os, re, shutil, socket, subprocess, sys, time, uuid
+Starts `jupyter lab` headless on a free localhost port with a token, lists `nbs/`, opens a kernel session on a notebook
+(as clicking it in Lab does), runs every code cell of that notebook in the server's kernel, and stops the server. In
+Chromium, a committed notebook opened and saved in Lab stays byte for byte as committed (so `git status` stays clean)."""
+import configparser, difflib, json, os, re, shutil, socket, subprocess, sys, time, uuid
 import urllib.error, urllib.request
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def free_port():
 
 class Lab:
     "A `jupyter lab` process and a tiny client for its REST API."
-    def __init__(self, tmp):
+    def __init__(self, tmp, root=ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp / "config"),
@@ -35,9 +36,9 @@ class Lab:
         self.log = open(tmp / "lab.log", "w+")
         self.proc = subprocess.Popen(
             [str(exe) if exe.exists() else "jupyter-lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-             "--port-retries=0", f"--ServerApp.root_dir={ROOT}", f"--IdentityProvider.token={TOKEN}",
+             "--port-retries=0", f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
              "--LabApp.extension_manager=readonly", *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def request(self, method, path, body=None, timeout=30):
         req = urllib.request.Request(self.base + path, method=method, headers={"Authorization": f"token {TOKEN}",
@@ -146,3 +147,53 @@ def test_notebook_runs_in_server_kernel(lab):
     assert status == 204
     _, kernels = lab.request("GET", "/api/kernels")
     assert kid not in {k["id"] for k in kernels}
+
+
+LAB_METADATA = {"name": "python"}     # what Lab puts in `language_info` when a notebook has none (and then marks it unsaved)
+
+
+def test_committed_notebooks_carry_the_metadata_lab_writes():
+    "Every notebook has Lab's own `language_info` and the kernel nbdev_clean names, so opening one changes nothing."
+    bad = [p.name for p in sorted((ROOT / "nbs").glob("*.ipynb"))
+           if (lambda m: m.get("language_info") != LAB_METADATA or m.get("kernelspec", {}).get("name") != "python3")(
+               json.loads(p.read_text(encoding="utf-8"))["metadata"])]
+    assert bad == [], (f"notebooks Lab would mark unsaved on opening: {bad}; give each metadata.language_info = "
+                       f"{LAB_METADATA} (settings.ini's allowed_metadata_keys keeps it through nbdev_clean)")
+    c = configparser.ConfigParser(); c.read(ROOT / "settings.ini")
+    assert "language_info" in c["DEFAULT"]["allowed_metadata_keys"].split()
+
+
+def test_open_and_save_in_lab_leaves_the_notebook_as_committed(tmp_path):
+    "In Chromium: open a committed notebook in Lab, let its kernel start: not marked unsaved; save it: the same bytes."
+    chromium = Path(os.environ.get("WEAT_CHROMIUM", "/usr/bin/chromium"))
+    if not chromium.exists():
+        if os.environ.get("CI"): pytest.fail(f"Chromium not found at {chromium} (CI must provide it: see .ci/run)")
+        pytest.skip(f"Chromium not found at {chromium}: `apt-get install chromium` to run the browser check")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev requirement: pip install -e '.[dev]'")
+    if not (BIN / "jupyter-lab").exists() and shutil.which("jupyter-lab") is None: pytest.skip("jupyter-lab is not installed")
+    root = tmp_path / "root"; root.mkdir()
+    name = Path(NOTEBOOK).name
+    committed = (ROOT / NOTEBOOK).read_bytes()
+    (root / name).write_bytes(committed)                     # a copy: the checkout is never written
+    lab = Lab(tmp_path, root=root)
+    try:
+        lab.wait_ready()
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{lab.base}/lab/tree/{name}?token={TOKEN}")
+            page.wait_for_selector(".jp-NotebookPanel", timeout=90000)
+            page.wait_for_function("(e => e && e.getAttribute('data-status') === 'idle')"
+                                   "(document.querySelector('.jp-Notebook-ExecutionIndicator'))", timeout=90000)
+            time.sleep(2)                                    # the kernel's info has arrived and been applied
+            dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+            page.keyboard.press("Control+s")
+            page.wait_for_function("document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty').length === 0", timeout=30000)
+            time.sleep(1)
+            browser.close()
+    finally:
+        lab.stop()
+    assert dirty == 0, "Lab marked the notebook unsaved as soon as it opened"
+    saved = (root / name).read_bytes()
+    assert saved == committed, "saving in Lab changed the notebook:\n" + "\n".join(
+        difflib.unified_diff(committed.decode().splitlines(), saved.decode().splitlines(), lineterm="", n=1))

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Fill the ignored folder .gpu/ that the GPU check carries to a machine without network (see BENCHMARKS.md):
+# Fill the ignored folder .gpu/ that the GPU check needs on a machine without network (see BENCHMARKS.md):
 # the CIFAR-10 JPEG archive (19 MB) and pyautoattack's Python files (its wheel is 42 MB, almost all of it an example
-# model; the files the check imports are 0.2 MB). Everything carried must fit 64 MiB with the checkout.
+# model; the files the check imports are 0.2 MB), so that the checkout and .gpu/ stay small to copy.
+#   WEAT_CIFAR10_JPG=/path/to/cifar10-jpg.tar.gz bash tools/gpu_prepare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-archive=${WEAT_CIFAR10_JPG:-../shared/data/cifar10-jpg.tar.gz}
+archive=${WEAT_CIFAR10_JPG:-data/cifar10-jpg.tar.gz}
 [ -f "$archive" ] || { echo "gpu_prepare: CIFAR-10 JPEG archive not found at $archive; set WEAT_CIFAR10_JPG" >&2; exit 1; }
 mkdir -p .gpu
 cp "$archive" .gpu/cifar10-jpg.tar.gz

@@ -7,14 +7,14 @@ __all__ = ['ATTACKS', 'AA_STANDARD', 'subset_indices', 'predict', 'pgd_robust', 
            'evaluate']
 
 # %% ../nbs/13_evaluate.ipynb #66a8d08a
-import json, os, sys, time, hashlib, logging
+import json, os, sys, time, hashlib, logging, functools
 from pathlib import Path
 import torch
 import torch.nn as nn
 from .attacks import pgd, check_images, check_labels, check_model_fits
-from .data import get_dataset
+from .data import ImageSet, get_dataset
 from .models import load_model
-from .utils import check_choice, check_range, get_device, versions, project_root, progress_bar
+from .utils import atomic_write, check_choice, check_range, evaluating, get_device, versions, project_root, progress_bar
 from .protocol import protocol_label
 
 # %% ../nbs/13_evaluate.ipynb #cac9e94f
@@ -31,7 +31,8 @@ def subset_indices(size, n=None, seed=0):
 def predict(model, x, batch_size=256):
     "Predicted classes of `model` (in eval mode) for `x`, batch by batch, on the model's device."
     dev = next(model.parameters()).device
-    return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
+    with evaluating(model):      # and back to the mode it came in
+        return torch.cat([model(x[i:i + batch_size].to(dev)).argmax(-1).cpu() for i in range(0, len(x), batch_size)])
 
 # %% ../nbs/13_evaluate.ipynb #d4f56618
 def _forked(device):
@@ -41,7 +42,7 @@ def pgd_robust(model, x, y, eps=8/255, alpha=2/255, steps=20, batch_size=256, se
     "Per-sample robustness (bool) of `model` (eval mode) under ℓ∞ CE-PGD with a uniform random start; `progress`: a bar over the images."
     dev = next(model.parameters()).device
     out = []
-    with _forked(dev), progress_bar(len(x), f"PGD-{steps}", progress) as bar:
+    with _forked(dev), evaluating(model), progress_bar(len(x), f"PGD-{steps}", progress) as bar:
         torch.manual_seed(seed)
         for i in range(0, len(x), batch_size):
             xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
@@ -60,11 +61,6 @@ def _digest(*tensors):
 def model_digest(model):
     "A short SHA-1 of a model's parameters and buffers (identifies the weights an evaluation used)."
     return _digest(*model.state_dict().values())
-
-def _write_json(path, obj):
-    "Write JSON atomically (temporary file, then rename)."
-    path = Path(path); tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
 
 def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=256, seed=0, state_path=None,
                       progress=False, callback=None):
@@ -85,8 +81,9 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
     aa = AutoAttack(model, eps=eps, seed=seed, version="standard", device=dev)
     aa.logger.setLevel(logging.ERROR)
     chunks = range(0, len(x), batch_size)
-    req = [p.requires_grad for p in model.parameters()]
+    req, was = [p.requires_grad for p in model.parameters()], model.training
     for p in model.parameters(): p.requires_grad_(False)     # FAB would back-propagate into the parameters otherwise
+    model.eval()                                             # pyautoattack does not: batch norm would use batch statistics
     try:
         for a in attacks:
             aa.attacks_to_run = [a]
@@ -100,17 +97,57 @@ def autoattack_robust(model, x, y, eps=8/255, attacks=AA_STANDARD, batch_size=25
                             x_adv, _ = aa.run_standard_evaluation(x[idx].to(dev), y[idx].to(dev), batch_size=len(idx))
                         robust[idx] = predict(model, x_adv, batch_size).eq(y[idx])
                     state["robust"], state["done"] = robust.tolist(), state["done"] + [[a, c]]
-                    if state_path is not None: _write_json(state_path, state)
+                    if state_path is not None: atomic_write(state_path, state)
                     bar.update(n_chunk); bar.set_postfix(robust=int(robust.sum()))
                     if callback is not None: callback(a, c, int(robust.sum()))
             if a not in state["by_attack"]:     # once, when its last chunk is done (not again on resume: later attacks have run since)
                 state["by_attack"][a] = 100 * robust.double().mean().item() if len(robust) else float("nan")
-            if state_path is not None: _write_json(state_path, state)
+            if state_path is not None: atomic_write(state_path, state)
     finally:
         for p, r in zip(model.parameters(), req): p.requires_grad_(r)
+        model.train(was)
     return robust
 
 # %% ../nbs/13_evaluate.ipynb #38f3ae4f
+def _keeps_mode(f):
+    "`f(model_or_run_dir, ...)`, with a module passed in put in eval mode for the call and left in the mode it came in."
+    @functools.wraps(f)
+    def g(m, *args, **kw):
+        if not isinstance(m, nn.Module): return f(m, *args, **kw)
+        with evaluating(m): return f(m, *args, **kw)
+    return g
+
+def _eval_data(dataset, split, root, n, seed):
+    "(x, y, number of classes or None, name) of the first `n` of a seeded permutation of `dataset`: a name, an ImageSet, (images, labels) or a TensorDataset."
+    if isinstance(dataset, torch.utils.data.TensorDataset): dataset = dataset.tensors
+    if isinstance(dataset, (tuple, list)):
+        if len(dataset) != 2 or not all(torch.is_tensor(t) for t in dataset) or len(dataset[0]) != len(dataset[1]):
+            raise ValueError(f"dataset as tensors must be (images, labels) of equal length, got "
+                             "(" + ", ".join(f"{type(t).__name__} {tuple(getattr(t, 'shape', ()))}" for t in dataset) + ")")
+        data = ImageSet(dataset[0], dataset[1], [], f"tensors:{_digest(*dataset)}")
+    elif isinstance(dataset, ImageSet): data = dataset
+    else: data = get_dataset(dataset, split, root=root or project_root() / "data")
+    idx = subset_indices(len(data), n, seed)
+    return data.x[idx], data.y[idx], data.num_classes or None, data.name or f"ImageSet:{_digest(data.x, data.y)}"
+
+def _old_results(path, record, force):
+    "The results `path` holds for the same dataset, split, checkpoint and weights ({} if none or `force`); one line if it is damaged."
+    if path is None or not path.exists() or force: return {}
+    try: old = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is damaged ({type(e).__name__}: {str(e)[:80]}); delete it, or pass force=True "
+                         f"(--force) to evaluate again and rewrite it") from None
+    same = isinstance(old, dict) and all(old.get(k) == record[k] for k in ("dataset", "split", "checkpoint", "model"))
+    return old.get("results", {}) if same else {}
+
+def _check_writable(path):
+    "One line, before any work, when the folder of `path` cannot be written."
+    probe = path.with_name(f".{path.name}.write-test")
+    try: os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)); os.remove(probe)
+    except OSError as e:
+        raise PermissionError(f"cannot write {path.name} in {path.parent} ({e.strerror or type(e).__name__}); "
+                              f"make the run directory writable, or evaluate a copy of it") from None
+
 def _load(model_or_run_dir, checkpoint, device):
     "(model, run_dir or None, config dict) for a module, a checkpoint file or a run directory."
     if isinstance(model_or_run_dir, nn.Module):
@@ -128,10 +165,12 @@ def eval_path(run_dir, checkpoint="best.pt"):
     "Where `evaluate` keeps the results of a run's `checkpoint`: eval.json for best.pt, eval_<name>.json for another."
     return Path(run_dir) / ("eval.json" if Path(checkpoint).name == "best.pt" else f"eval_{Path(checkpoint).stem}.json")
 
+@_keeps_mode
 def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=None, n_autoattack=None,
              batch_size=256, eps=None, alpha=2/255, root=None, device="auto", seed=0, checkpoint="best.pt",
              autoattack_attacks=AA_STANDARD, force=False, progress=True, callback=None):
-    "Accuracy (%) per attack in `attacks` (clean, pgd20, autoattack) on the first `n` images of a seeded permutation of `split`; `progress`: bars for PGD-20 and each AutoAttack attack."
+    "Accuracy (%) per attack in `attacks` (clean, pgd20, autoattack) on the first `n` images of a seeded permutation of `split` of `dataset` (a name, an ImageSet, (images, labels) or a TensorDataset); `progress`: bars for PGD-20 and each AutoAttack attack."
+    attacks, autoattack_attacks = ([a] if isinstance(a, str) else list(a) for a in (attacks, autoattack_attacks))
     for a in attacks: check_choice("attack", a, ATTACKS)
     check_choice("split", split, ("train", "test"))
     check_range("batch_size", batch_size, 0, lo_open=True, integer=True)
@@ -139,25 +178,23 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
     check_range("alpha", alpha, 0, 1)
     dev = get_device(device)
     model, run_dir, cfg = _load(model_or_run_dir, checkpoint, dev)
-    dataset = dataset or cfg.get("dataset")
+    dataset = dataset if dataset is not None else cfg.get("dataset")
     if dataset is None: raise ValueError("dataset is needed when evaluating a model outside a run directory")
     eps = eps if eps is not None else cfg.get("eps", 8/255)
     check_range("eps", eps, 0, 1); check_range("alpha", alpha, 0, 1)
-    data = get_dataset(dataset, split, root=root or project_root() / "data")
-    idx = subset_indices(len(data), n, seed)
+    x, y, k, dataset = _eval_data(dataset, split, root, n, seed)
+    idx = torch.arange(len(x))
     n_aa = len(idx) if n_autoattack is None else min(n_autoattack, len(idx))
-    x, y = data.x[idx], data.y[idx]
-    check_images(x); check_labels(y, check_model_fits(model, x[:1].to(dev), data.num_classes, f"the images of {dataset}"))
+    check_images(x); check_labels(y, check_model_fits(model, x[:1].to(dev), k, f"the images of {dataset}"))
     record = dict(dataset=dataset, split=split, checkpoint=cfg.get("checkpoint"), model=model_digest(model), results={})
     if "method" in cfg:                 # a run directory: how its training differs from the paper's protocol, shown and kept
         record["protocol"] = protocol_label(cfg); print(f"{run_dir}: {record['protocol']}", file=sys.stderr)
     path = eval_path(run_dir, cfg["checkpoint"]) if run_dir is not None else None
-    if path is not None and path.exists() and not force:
-        old = json.loads(path.read_text())
-        if all(old.get(k) == record[k] for k in ("dataset", "split", "checkpoint", "model")):
-            record["results"] = old.get("results", {})
+    record["results"] = _old_results(path, record, force)
     settings = dict(clean=dict(n=len(idx), seed=seed), pgd20=dict(n=len(idx), seed=seed, eps=eps, alpha=alpha, steps=20),
                     autoattack=dict(n=n_aa, seed=seed, eps=eps, version="standard", attacks=list(autoattack_attacks)))
+    if path is not None and any(record["results"].get(a, {}).get("settings") != settings[a] for a in attacks):
+        _check_writable(path)          # before the work, not after it
     for a in attacks:
         old = record["results"].get(a)
         if old is not None and old["settings"] == settings[a]: continue
@@ -175,5 +212,5 @@ def evaluate(model_or_run_dir, dataset=None, split="test", attacks=ATTACKS, n=No
                 extra["pgd20_same_images"] = 100 * pgd_robust(model, x[:n_aa], y[:n_aa], eps, alpha, 20, batch_size, seed, progress).double().mean().item()
         record["results"][a] = dict(accuracy=100 * ok.double().mean().item(), settings=settings[a],
                                     seconds=round(time.time() - t0, 2), **extra)
-        if path is not None: _write_json(path, dict(record, versions=versions()))
+        if path is not None: atomic_write(path, dict(record, versions=versions()))
     return {a: record["results"][a]["accuracy"] for a in attacks}

@@ -17,7 +17,7 @@ import torch
 from .config import resolve_config
 from .data import get_dataset, train_val_split, validation_split
 from .models import load_model, load_checkpoint
-from .utils import check_choice, dataset_slug, project_root
+from .utils import check_choice, dataset_slug, project_root, atomic_write
 
 # %% ../nbs/10_runs.ipynb #c3c0e005
 _META = ("protocol", "overrides", "schema")     # in config.json, but not hashed into the run's name
@@ -35,12 +35,9 @@ def run_dir_for(method, runs=None, **options):
         raise ValueError(f"run directory name {name!r} would leave {runs or 'runs'}; check the method, dataset and arch")
     return Path(runs or project_root() / "runs") / name
 
-def _write_json(path, obj):
-    tmp = Path(str(path) + ".tmp"); tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
-
 def write_config(run_dir, c, world_size=1, versions=None):
     "Write `config.json`: the resolved config `c`, the number of processes and the library versions."
-    _write_json(Path(run_dir) / "config.json", {**c, "world_size": world_size, "versions": versions or {}})
+    atomic_write(Path(run_dir) / "config.json", {**c, "world_size": world_size, "versions": versions or {}})
 
 def note_versions(run_dir, epoch, now):
     "On resuming at `epoch` with library versions `now` other than config.json's: warn, and record them in config.json (`resumed_with`)."
@@ -52,13 +49,13 @@ def note_versions(run_dir, epoch, now):
     warnings.warn(f"resuming {run_dir} at epoch {epoch} with other library versions: "
                   + ", ".join(f"{k} {b} (was {a})" for k, (a, b) in diff.items())
                   + "; the run may not continue bit-identically; both are recorded in config.json")
-    _write_json(p, {**cfg, "resumed_with": [*cfg.get("resumed_with", []), {"epoch": epoch, "versions": now}]})
+    atomic_write(p, {**cfg, "resumed_with": [*cfg.get("resumed_with", []), {"epoch": epoch, "versions": now}]})
     return diff
 
 def write_progress(run_dir, rows, c, best, onset):
     "Write `metrics.csv` (one row per epoch so far) and `status.json` (how far the run is, its best epoch)."
     pd.DataFrame(rows).to_csv(Path(run_dir) / "metrics.csv", index=False)
-    _write_json(Path(run_dir) / "status.json", {"epoch": rows[-1]["epoch"], "epochs": c["epochs"], "finished": rows[-1]["epoch"] == c["epochs"],
+    atomic_write(Path(run_dir) / "status.json", {"epoch": rows[-1]["epoch"], "epochs": c["epochs"], "finished": rows[-1]["epoch"] == c["epochs"],
                                                "best_epoch": best[1], "best_val_pgd_acc": best[0], "overfitting_onset": onset})
 
 def _read_run_file(path, hint="re-run the run's weat-train command to rewrite it from last.pt"):
