@@ -49,16 +49,11 @@ def ready(job):
 
 
 def run_notebook(name):
-    "Run a figure notebook under the protocol; record the fingerprint beside its CSV (unless the notebook wrote a record)."
+    "Run a figure notebook under the protocol (its save_figure writes the result's record, fingerprint included)."
     out = ROOT / "runs" / "cpu_grid_logs" / f"{name}.out.ipynb"
-    cmd = [sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL]
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    side = RECORDS.parent / f"{name}.json"
-    if not side.exists():
-        _write_json(side, dict(notebook=f"nbs/{name}.ipynb", scale=PROTOCOL, parameters=dict(protocol=PROTOCOL),
-                               command=f"papermill nbs/{name}.ipynb out.ipynb -p protocol {PROTOCOL}",
-                               files=[f"{name}.csv", f"{name}.png"], protocol_fingerprint=fingerprint()))
-    return side
+    subprocess.run([sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL], check=True, cwd=ROOT)
+    if not notebook_done(name): raise SystemExit(f"cpu_grid: error: {name} ran but {name}.json does not record fingerprint {fingerprint()}")
+    return RECORDS.parent / f"{name}.csv"
 
 
 @functools.lru_cache(maxsize=None)
