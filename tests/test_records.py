@@ -19,6 +19,8 @@ SCALES = sorted(p for p in (ROOT / "figures").iterdir() if p.is_dir() and p.name
 RESULTS = sorted(p for d in SCALES for p in d.iterdir() if p.suffix in (".csv", ".png", ".md") and p.name != "README.md")
 RECORDS = sorted(p for d in SCALES for p in d.glob("*.json"))
 PAPERMILL = str(Path(sys.executable).parent / "papermill")
+# the ledger's per-seed tables, made from the committed per-run records by `write_ledger` (no notebook run makes them)
+LEDGER_COMMAND = 'python -c "from weat_paper.claims import write_ledger; write_ledger()"'
 
 
 def saved_names(nb):
@@ -65,6 +67,13 @@ def test_every_result_has_its_record(path):
 def test_record_command_remakes_its_files(path):
     "The command names the notebook, the scale and every non-default parameter, and those parameters name exactly the files."
     rec = read_record(path)
+    if rec["command"] == LEDGER_COMMAND:
+        assert rec["notebook"] == "claims" and rec["parameters"] == {}, rec
+        from weat_paper import claims
+        assert all(f"\"{f}\"" in Path(claims.__file__).read_text() for f in rec["files"]), "write_ledger no longer writes these files"
+        fps = set(pd.read_csv(path.parent / rec["files"][0]).protocol_fingerprint)
+        assert fps == {rec["protocol_fingerprint"]}, (fps, rec["protocol_fingerprint"])
+        return
     nb, given = command_settings(rec["command"])
     assert nb == rec["notebook"] and rec["scale"] == path.parent.name
     known = notebook_parameters(nb)

@@ -134,12 +134,18 @@ def same_result(a, b):
     params = lambda r: {k: v for k, v in (r.get("parameters") or {}).items() if k not in NOT_RESULT}
     return all(a.get(k) == b.get(k) for k in ("notebook", "scale")) and params(a) == params(b)
 
+def _inside(path, folder):
+    try: Path(path).resolve().relative_to(folder); return True
+    except ValueError: return False
+
 def results_folder(scale, stem, record):
-    "Where the result `stem` goes: the results tree when set or tested; figures/<scale> when its committed record matches; else local-figures/<scale>."
+    """Where the result `stem` goes: the results tree when set or tested; figures/<scale> when its committed record
+    matches and the notebook runs in the checkout; else (other parameters, another folder) local-figures/<scale>."""
     if os.environ.get("WEAT_FIGURES") or os.environ.get("IN_TEST"): return results_root() / scale
     tracked = project_root() / "figures" / scale
     old = read_record(tracked / f"{stem}.json")
-    return tracked if old is not None and same_result(old, record) else project_root() / LOCAL / scale
+    ok = old is not None and same_result(old, record) and _inside(Path.cwd(), project_root())
+    return tracked if ok else project_root() / LOCAL / scale
 
 def results_stem(name, notebook=None, values=None, **params):
     "The path, without suffix, where result `name` of `notebook` goes (see `results_folder`); its folder is made."
