@@ -79,11 +79,6 @@ def _tab1a(acc):
             "weat_nat_clean": _all([(v("weat_nat", "clean"), v(o, "clean")) for o in robust if o != "weat_nat"])}
 
 
-def _last_third_slope(g, col):
-    g = g.sort_values("epoch"); late = g.epoch > g.epoch.max() * 2 / 3
-    return np.polyfit(g.epoch[late], g[col][late], 1)[0]
-
-
 def _one(v):
     "'holds' / 'does not hold' / 'undetermined' for mean(v) > 0 over seeds: scipy's one-sample t against its 95 % critical value."
     v = np.asarray(v, float)
@@ -94,8 +89,10 @@ def _one(v):
 
 
 def _slope(g, col, late):
-    g = g.sort_values("epoch"); m = (g.epoch > g.epoch.max() * 2 / 3) == late
-    return np.polyfit(g.epoch[m], g[col][m], 1)[0]
+    "Slope over the third phase (the last third of the epochs) or over the first two (after the first quarter's warm-up)."
+    g = g.sort_values("epoch"); e = g.epoch
+    m = e > e.max() * 2 / 3 if late else (e > e.max() / 4) & (e <= e.max() * 2 / 3)
+    return np.polyfit(e[m], g[col][m], 1)[0]
 
 
 def _curves(cur):
@@ -105,7 +102,7 @@ def _curves(cur):
            "sat_third_phase": _one([_slope(g, "train_dE_x", False) - _slope(g, "train_dE_x", True) for g in sat]),
            "sat_overfits": _one([_slope(g, "robust_test_error", True) for g in sat])}
     if {"sat", "trades"} <= set(cur.method):
-        s = {m: [_last_third_slope(g, "robust_test_error") for _, g in cur[cur.method == m].groupby("seed")] for m in ("sat", "trades")}
+        s = {m: [_slope(g, "robust_test_error", True) for _, g in cur[cur.method == m].groupby("seed")] for m in ("sat", "trades")}
         out["trades_mitigates"] = _all([(s["sat"], s["trades"])])
     out["tab2a_order"] = _tab2a(last)
     return out

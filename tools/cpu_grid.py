@@ -49,17 +49,11 @@ def ready(job):
 
 
 def run_notebook(name):
-    "Run a figure notebook under the protocol; record the fingerprint beside its CSV (unless the notebook wrote a record)."
-    import subprocess
+    "Run a figure notebook under the protocol (its save_figure writes the result's record, fingerprint included)."
     out = ROOT / "runs" / "cpu_grid_logs" / f"{name}.out.ipynb"
-    cmd = [sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL]
-    subprocess.run(cmd, check=True, cwd=ROOT)
-    side = RECORDS.parent / f"{name}.json"
-    if not side.exists():
-        _write_json(side, dict(notebook=f"nbs/{name}.ipynb", scale=PROTOCOL, parameters=dict(protocol=PROTOCOL),
-                               command=f"papermill nbs/{name}.ipynb out.ipynb -p protocol {PROTOCOL}",
-                               files=[f"{name}.csv", f"{name}.png"], protocol_fingerprint=fingerprint()))
-    return side
+    subprocess.run([sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL], check=True, cwd=ROOT)
+    if not notebook_done(name): raise SystemExit(f"cpu_grid: error: {name} ran but {name}.json does not record fingerprint {fingerprint()}")
+    return RECORDS.parent / f"{name}.csv"
 
 
 @functools.lru_cache(maxsize=None)
@@ -125,6 +119,15 @@ def run_job(method, seed, n_autoattack):
     return out
 
 
+def times():
+    "Per recorded run: (name, training seconds, PGD-20 seconds, AutoAttack seconds), from its record."
+    out = []
+    for d in sorted(p.parent for p in RECORDS.glob("*/record.json")):
+        ev = json.loads((d / "eval.json").read_text())["results"]
+        out.append((d.name, _epoch_seconds(d), ev["pgd20"]["seconds"], ev.get("autoattack", {}).get("seconds", float("nan"))))
+    return out
+
+
 def _alive(pid_file):
     "Whether the job whose pid is in `pid_file` still runs (a restarted loop leaves it alone)."
     try: os.kill(int(pid_file.read_text()), 0); return True
@@ -137,12 +140,20 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=2, help="jobs at a time, one thread each (default 2)")
     p.add_argument("--n-autoattack", type=int, default=500, help="AutoAttack images, drawn at random from the test split (default 500)")
     p.add_argument("--list", action="store_true", help="print the queue and what is done, and stop")
+    p.add_argument("--times", action="store_true", help="print each recorded run's wall times and the projected rest, and stop")
     p.add_argument("--job", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
     if a.job:
         print(run_notebook(a.job[1]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack)); return 0
     todo = [j for j in queue() if not done(j)]
+    if a.times:
+        t = times()
+        for name, *secs in t: print(f"{name}: training {secs[0]:.0f} s, PGD-20 {secs[1]:.0f} s, AutoAttack {secs[2]:.0f} s")
+        per = sorted(sum(x) for _, *x in t)[len(t) // 2] if t else float("nan")
+        runs_left = sum(j[0] != "notebook" for j in todo)
+        print(f"median run {per / 60:.1f} min; {runs_left} runs left: about {runs_left * per / a.jobs / 3600:.1f} h at {a.jobs} at a time")
+        return 0
     if a.list:
         for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) if j[0] != 'notebook' else j[1]}: {'to do' if j in todo else 'done'}")
         return 0
