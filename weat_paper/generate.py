@@ -236,10 +236,10 @@ def class_accuracy(model, images, labels, batch_size=1000):
     return float(pred.eq(torch.as_tensor(labels).cpu()).float().mean())
 
 # %% ../nbs/14_generate.ipynb #0384bcc6
-_DIGITS_AT = dict(eps=0.1, alpha=0.04, steps=3, epochs=6, batch_size=64, eval_steps=3, track_n=32)
+_DIGITS_AT = dict(eps=0.1, alpha=0.04, steps=3, epochs=6, batch_size=64, eval_steps=3, track_n=32, n_per_class=None)
 DEFAULT_RUNS = {"sat": _DIGITS_AT, "trades": _DIGITS_AT, "mart": _DIGITS_AT, "weat_adv": _DIGITS_AT,
                 "weat_nat": _DIGITS_AT, "mail_trades": _DIGITS_AT,
-                "standard": dict(epochs=6, batch_size=64, eval_steps=1, track_n=32)}
+                "standard": dict(epochs=6, batch_size=64, eval_steps=1, track_n=32, n_per_class=None)}
 
 def method_run(method, protocol="quick", dataset=None, seed=0, device="auto", progress=True, **train_kw):
     """The run directory a generation notebook samples from for training method `method`, trained or (finished) reused:

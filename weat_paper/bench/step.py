@@ -16,7 +16,6 @@ import weat_paper.train as _train
 from ..attacks import pgd
 from ..data import ImageSet, get_dataset, train_val_split
 from ..loader import DeviceLoader
-from ..losses import default_beta
 from ..models import get_model, ARCHS
 from ..utils import check_choice, check_range, get_device, project_root, versions
 
@@ -132,11 +131,10 @@ def benchmark(device="auto", arch="smallcnn", batch_size=128, steps=10, dataset=
     if len(loader) == 0: raise ValueError(f"batch_size {batch_size} is larger than the {len(data)} images of {dataset!r}")
     next_batch = _cycle(loader)
     x, y = next_batch()
-    acc = torch.zeros(5, device=dev)
     ctx = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if amp else nullcontext
     def step(method, share=share_clean):
-        spec, beta = _train.method_spec(method), default_beta(method)
-        return lambda: _train.train_step(fmodel, opt, x, y, spec, beta, eps=eps, alpha=alpha, steps=steps, acc=acc, amp=amp, share_clean=share)
+        spec, cfg = _train.method_spec(method), _train.StepConfig(eps=eps, alpha=alpha, steps=steps, share_clean=share, amp=amp)
+        return lambda: _train.train_step(fmodel, opt, x, y, spec, cfg)
     def attack():
         with ctx(): pgd(fmodel, x, y, eps, alpha, steps, loss="ce", validate=False)
     fns = {"loader": next_batch, "attack": attack, **{m: step(m) for m in methods if m not in ("trades", "weat_adv")},
@@ -201,7 +199,7 @@ def profile_step(method="trades", device="cpu", arch="smallcnn", batch_size=128,
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     x, y = data.x[:batch_size].to(dev), data.y[:batch_size].to(dev)
     spec = _train.method_spec(method)
-    go = lambda: _train.train_step(model, opt, x, y, spec, default_beta(method), steps=steps)
+    go = lambda: _train.train_step(model, opt, x, y, spec, _train.StepConfig(steps=steps))
     go(); _sync(dev)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     with profile(activities=acts) as prof:
