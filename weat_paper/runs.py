@@ -8,7 +8,7 @@ __all__ = ['run_dir_for', 'write_config', 'note_versions', 'write_progress', 'is
            'set_rng_state', 'run_lock', 'Run', 'load_run']
 
 # %% ../nbs/10_runs.ipynb #c3c0e003
-import fcntl, hashlib, json, os, random, tempfile, warnings
+import fcntl, zipfile, hashlib, json, os, random, tempfile, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,7 +274,11 @@ class Run:
         if not ep: raise FileNotFoundError(f"run {self.dir} has no energy arrays yet")
         epoch = ep[-1] if epoch is None else epoch
         check_choice("epoch", epoch, ep)
-        with np.load(self.dir / "energy" / f"{subset}_e{epoch:03d}.npz") as z: df = pd.DataFrame({k: z[k] for k in z.files})
+        f = self.dir / "energy" / f"{subset}_e{epoch:03d}.npz"
+        try:
+            with np.load(f, allow_pickle=False) as z: df = pd.DataFrame({k: z[k] for k in z.files})
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            raise ValueError(f"{f} is damaged ({type(e).__name__}); delete it and re-run the run's weat-train command, or read another epoch") from None
         df["dE_x"], df["dE_xy"] = df.E_x - df.E_adv, df.E_xy - df.E_adv_y
         return df
     def energy_frame(self, subset="train"):
