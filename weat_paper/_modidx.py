@@ -597,4 +597,5 @@ d = { 'settings': { 'branch': 'main',
                                 'weat_paper.zoo.import_robustbench': ('zoo.html#import_robustbench', 'weat_paper/zoo.py'),
                                 'weat_paper.zoo.load_classifier': ('zoo.html#load_classifier', 'weat_paper/zoo.py'),
                                 'weat_paper.zoo.load_zoo_model': ('zoo.html#load_zoo_model', 'weat_paper/zoo.py'),
+                                'weat_paper.zoo.shipped_checkpoint': ('zoo.html#shipped_checkpoint', 'weat_paper/zoo.py'),
                                 'weat_paper.zoo.zoo_model_path': ('zoo.html#zoo_model_path', 'weat_paper/zoo.py')}}}
