@@ -4,9 +4,9 @@
 The JPEG files are stored byte for byte (concatenated, with offsets), so the sample's pixels are exactly the archive's;
 their archive names are stored too, so a test can check them against the archive when it is there.
 
-    python tools/make_cifar10_sample.py [--archive ../shared/data/cifar10-jpg.tar.gz] [--train 100] [--test 30]
+    python tools/make_cifar10_sample.py [--archive cifar10-jpg.tar.gz] [--train 100] [--test 30]   (default: $WEAT_CIFAR10_JPG)
 """
-import argparse, tarfile
+import argparse, os, tarfile
 from pathlib import Path
 import numpy as np
 
@@ -14,12 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--archive", default=str(ROOT.parent / "shared/data/cifar10-jpg.tar.gz"), help="the CIFAR-10 JPEG archive")
+    p.add_argument("--archive", default=os.environ.get("WEAT_CIFAR10_JPG"), help="the CIFAR-10 JPEG archive (default: $WEAT_CIFAR10_JPG)")
     p.add_argument("--train", type=int, default=100, help="training images per class")
     p.add_argument("--test", type=int, default=30, help="test images per class")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(ROOT / "weat_paper/fixtures/cifar10_sample.npz"))
     a = p.parse_args()
+    if not a.archive or not Path(a.archive).is_file(): p.error(f"no CIFAR-10 JPEG archive at {a.archive!r}: give --archive or set WEAT_CIFAR10_JPG")
     rng = np.random.default_rng(a.seed)
     out = {}
     with tarfile.open(a.archive) as t:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from .losses import METHODS, default_beta
 from .models import ARCHS
-from .data import check_val
+from .validation import check_val
 from .utils import check_choice, check_range
 
 # %% ../nbs/09_config.ipynb #b2c0e006

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 from .config import Config, RECORD_KEYS, option_names, resolve_config
-from .data import get_dataset, train_val_split, validation_split
+from .data import get_dataset
+from .validation import train_val_split, validation_split
 from .models import load_model, load_checkpoint
 from .utils import check_choice, dataset_slug, project_root, atomic_write
 

@@ -26,7 +26,7 @@ from .runs import (Run, load_run, is_finished, run_dir_for, run_lock, rng_state,
 from .losses import METHODS, default_beta
 from .config import TRAIN_DEFAULTS, resolve_config
 from .tracker import energies, steep_fall
-from .data import DeviceLoader
+from .loader import DeviceLoader
 from .models import get_model, model_state, save_checkpoint, load_checkpoint
 from .utils import evaluating, get_device, seed_everything, versions, rank_world, shard, progress_bar
 
