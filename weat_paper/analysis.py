@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SUBSETS', 'SUBSET_NAMES', 'DELTA_LABELS', 'sample_statistics', 'attacked_statistics', 'energy_subsets', 'run_split',
-           'subset_options', 'ranked_subsets', 'eval_errors', 'retrain_on_subsets', 'shipped_ranking', 'phases',
-           'dynamics_frame', 'scatter_epochs', 'delta_energy_table', 'dynamics_summary', 'class_energy', 'correlations',
-           'energy_bins', 'delta_energy_frame']
+           'subset_options', 'ranked_subsets', 'eval_errors', 'retrain_on_subsets', 'shipped_ranking',
+           'recorded_subset_errors', 'phases', 'dynamics_frame', 'scatter_epochs', 'delta_energy_table',
+           'dynamics_summary', 'class_energy', 'correlations', 'energy_bins', 'delta_energy_frame']
 
 # %% ../nbs/17_analysis.ipynb #20fdbf90
 import numpy as np
@@ -166,6 +166,25 @@ def shipped_ranking(model="cifar10-cpu:sat", record_dir=None, root=None, **kw):
     p = Path(record_dir) / "config.json"
     if not p.is_file(): raise FileNotFoundError(f"{p} not found: the record of the run whose training split the model ranks")
     return ranked_subsets(json.loads(p.read_text()), load_classifier(model), root=root, **kw)
+
+# %% ../nbs/17_analysis.ipynb #rtsub006
+def recorded_subset_errors(records, fingerprint, method="sat", n_full=None):
+    """Rows (subset, seed, n_train, clean_error, robust_error, n_test) of the records under `records` (a protocol's
+    figures folder) with `fingerprint`: the method's grid runs (runs/, "full", `n_full` images) and its `fig5a-<set>` experiments."""
+    import json
+    from pathlib import Path
+    rows = []
+    for rec in sorted(Path(records).glob("*/*/record.json")):
+        r = json.loads(rec.read_text())
+        tag, kind = r.get("tag", ""), rec.parent.parent.name
+        if r.get("method") != method or r.get("protocol_fingerprint") != fingerprint: continue
+        if kind == "runs" and not tag: subset, n = "full", n_full
+        elif kind == "experiments" and tag.startswith("fig5a-") and tag[6:] in SUBSETS: subset, n = tag[6:], r.get("train_images")
+        else: continue
+        rows.append(dict(subset=subset, seed=r["seed"], n_train=n, **eval_errors(rec.parent), run_dir=rec.parent.name))
+    order = {s: i for i, s in enumerate(("full", *SUBSETS))}
+    cols = ["subset", "seed", "n_train", "clean_error", "robust_error", "n_test", "run_dir"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["subset", "seed"], key=lambda c: c.map(order) if c.name == "subset" else c, ignore_index=True)
 
 # %% ../nbs/17_analysis.ipynb #737f8c8b
 def _sse(x, y):
