@@ -62,11 +62,11 @@ SUBSET_NAMES = {"I": "I (without incorrect)", "C": "C (without random correct)",
 
 def energy_subsets(stats, n_energy=None, max_incorrect=None, seed=0):
     """The training sets I, C, H, L, R of App. A.4 as masks of the samples KEPT (`keep`), the thresholds, Tab. C and D,
-    the number misclassified and whether I was `capped` at `max_incorrect` (default 6.6 % of the samples)."""
+    the number misclassified and whether I was `capped` at `max_incorrect` (default 6.6 %); `n_energy`: default 13 %."""
     n = len(stats)
     e, correct = stats.E_x.to_numpy(float), stats.correct.to_numpy(bool)
     corr, wrong = np.flatnonzero(correct), np.flatnonzero(~correct)
-    n_energy = int(round(0.13 * n)) if n_energy is None else n_energy
+    n_energy = min(int(round(0.13 * n)), len(corr)) if n_energy is None else n_energy     # 13 %, at most the correct ones
     max_incorrect = int(round(0.066 * n)) if max_incorrect is None else max_incorrect
     check_range("n_energy (samples in H, L and R, at most the correct ones)", n_energy, 0, len(corr), lo_open=True, integer=True)
     check_range("max_incorrect", max_incorrect, 0, n, integer=True)
@@ -86,7 +86,7 @@ def energy_subsets(stats, n_energy=None, max_incorrect=None, seed=0):
                           ("middle", *band((e < hi_thr) & (e > lo_thr)))], columns=["subset", "correct", "incorrect"])
     tab_d = pd.DataFrame([(SUBSET_NAMES[s], *band(keep[s])) for s in SUBSETS], columns=["subset", "correct", "incorrect"])
     return dict(keep=keep, thresholds=dict(high=float(hi_thr), low=float(lo_thr)), table_c=tab_c, table_d=tab_d,
-                misclassified=len(wrong), max_incorrect=max_incorrect, capped=capped)
+                misclassified=len(wrong), max_incorrect=max_incorrect, capped=capped, n_energy=n_energy)
 
 # %% ../nbs/17_analysis.ipynb #730a5bd0
 def run_split(run, split="train", root=None):
