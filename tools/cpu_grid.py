@@ -28,11 +28,23 @@ def _eps(k): return lambda method, seed: dict(eps=k / 255)
 TAGS = {"eps2": _eps(2), "eps4": _eps(4)}                # Fig. 4: SAT models that span robustness
 
 
+# Fig. 5a / Tab. C-D (App. A.4): SAT retrained without a subset of its training split, ranked by the selected model of
+# SAT seed 0 (the shipped checkpoints/cifar10-cpu/sat_s0.pt, on that run's split), with the whole split's SGD steps
+@functools.lru_cache(maxsize=None)
+def _fig5a_subsets():
+    from weat_paper.analysis import shipped_ranking
+    return shipped_ranking("cifar10-cpu:sat")["options"]
+def _subset(s): return lambda method, seed: _fig5a_subsets()[s]
+TAGS.update({f"fig5a-{s}": _subset(s) for s in "ICHLR"})     # I, C: misclassified (capped at 6.6 %), as many random correct; H, L, R: 13 %
+
+
 # the figure notebooks behind the ledger's claims: (notebook = the stem of its CSV, the jobs whose records it needs)
 NOTEBOOKS = [("fig2_attack_energies", (("standard", 0, ""),)), ("fig1a_energy_vs_pgd_steps", (("standard", 0, ""),)),
              ("fig5bc_pm_energy", (("sat", 0, ""),)), ("fig5d_class_energy", (("sat", 0, ""),)),
              ("figI_delta_energy_bins", (("sat", 0, ""),))]
 LATE_NOTEBOOKS = []        # notebooks that read the experiments' runs, run after them
+FIG5A_JOBS = [("sat", k, f"fig5a-{s}") for k in (0, 1, 2) for s in "HRL"] + [("sat", 0, "fig5a-I"), ("sat", 0, "fig5a-C")]
+LATE_NOTEBOOKS.append(("fig5a_energy_subsets", (("sat", 0, ""), *FIG5A_JOBS)))
 
 
 def queue():
@@ -49,6 +61,7 @@ def queue():
 # in priority order: what the budget does not reach stays queued (the loop resumes where it stopped)
 EXTRA = [("sat", 0, "eps2"), ("sat", 0, "eps4"), ("standard", 1, ""), ("standard", 2, ""),
          ("sat", 1, "eps2"), ("sat", 1, "eps4"), ("sat", 2, "eps2"), ("sat", 2, "eps4")]
+EXTRA = FIG5A_JOBS + EXTRA      # Fig. 5a first: H, R, L seed 0; seeds 1 and 2; then I, C seed 0
 
 
 def notebook_done(name):
