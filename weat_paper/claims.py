@@ -224,8 +224,14 @@ def _trades_attack(r):
 
 
 # %% ../nbs/claims.ipynb #cl0cl012
-def _fig1a(r):
-    return r("fig1a_energy_vs_pgd_steps", need=_has("steps", "loss", "E_x_mean", "E_x_std", "E_xy_std", "robust_acc"))
+def _fig1a(r, every_model=False):
+    "The Fig. 1a CSV: the protocol's own natural model's rows (its one-model claims), or `every_model` (Fig. 1a's depths)."
+    df = r("fig1a_energy_vs_pgd_steps", need=_has("steps", "loss", "E_x_mean", "E_x_std", "E_xy_std", "robust_acc"))
+    if every_model or "model" not in df or df.model.nunique() == 1: return df
+    from weat_paper.config import resolve_config
+    arch = resolve_config("standard", protocol=SCALE_PROTOCOL[r.scale])["arch"]
+    if not (df.model == arch).any(): raise NotMeasured(f"the Fig. 1a CSV has no rows of the protocol's model {arch}")
+    return df[df.model == arch]
 
 def _pgd_steps(r):
     df = _fig1a(r); df = df[df["loss"] == "ce"].sort_values("steps")
@@ -237,12 +243,18 @@ def _pgd_steps(r):
                    f"{n} test images" if n else "unknown")
 
 def _depth(r):
-    df = _fig1a(r)
-    if "depth" not in df or df.model.nunique() < 3:
-        raise NotMeasured(f"needs natural models of three depths; the Fig. 1a CSV has {df.model.nunique()} ({', '.join(sorted(df.model.unique()))})")
-    d = df[df["loss"] == "ce"].sort_values("steps").groupby("model").agg(depth=("depth", "first"), bend=("E_x_mean", lambda v: v.iloc[0] - v.iloc[-1]))
-    rho = stats.spearmanr(d.depth, d.bend)[0]
-    return _rank_measure(-rho, len(d), f"Spearman ρ(depth, fall of E(x*) over the PGD steps) = {rho:+.2f}", "natural models, seed 0", "test images of Fig. 1a")
+    "The mean fall E(x) - E(x*) after the most PGD steps: the shallowest model's minus the deepest's (positive: deeper bends less)."
+    df = _fig1a(r, every_model=True)
+    if not {"depth", "dE_x_mean", "dE_x_se", "n"} <= set(df) or df.depth.nunique() < 3:
+        raise NotMeasured(f"needs natural models of three depths with each image's fall; the Fig. 1a CSV has "
+                          f"{df.depth.nunique() if 'depth' in df else df.model.nunique()} ({', '.join(sorted(df.model.unique()))})")
+    d = df[(df["loss"] == "ce") & (df.steps == df.steps.max())].dropna(subset=["depth"]).sort_values("depth")
+    a, b = d.iloc[0], d.iloc[-1]
+    falls = ", ".join(f"{x.model} ({x.depth:.0f} conv.) {x.dE_x_mean:.2f} ± {x.dE_x_se:.2f}" for x in d.itertuples())
+    return Measure(a.dE_x_mean - b.dE_x_mean, math.hypot(a.dE_x_se, b.dE_x_se), math.inf,
+                   f"mean fall E(x) − E(x*) after {int(a.steps)} PGD steps: {falls}; effect shallowest − deepest",
+                   "standard error over images, the two models' added as if independent (the same images: conservative "
+                   "when their falls correlate)", "natural models, seed 0", f"{int(a.n)} test images")
 
 def _fig_h(r):
     df = _fig1a(r); df = df[df.steps == df.steps.max()].set_index("loss")
@@ -363,21 +375,22 @@ def _tab2a(r):
     return _compound(parts, "|ΔE(x)|, training images, last epoch, mean over seeds: " + ", ".join(f"{m} {v:.3f}" for m, v in g.mean().items()),
                      "Welch over seeds", f"seeds per method: {g.count().min()}–{g.count().max()}", "tracked training images")
 
-def _zoo(r):
-    try:
-        acc = r("table1a_seeds", need=_has("run", "metric", "accuracy")); cur = r("training_curves_seeds", need=_has("test_dE_x", "selected"))
-        g = cur[cur.selected].groupby(["method", "seed"]).test_dE_x.first().abs()
-        a = acc[acc.metric == "pgd20"].groupby(["method", "seed"]).accuracy.first()
-        m = pd.DataFrame(dict(acc=a, gap=g)).dropna()
-        what, seeds, images = "models (method × seed) of the grid", "every grid run", "PGD-20 on 10,000 test images; ΔE(x) on the tracked test images at the selected epoch"
-    except NotMeasured:
-        df = r("fig4_zoo_energy", need=_has("model", "robust_acc", "energy", "delta"))
-        d = df[df.energy.str.contains("E(x)", regex=False) & ~df.energy.str.contains("y", regex=False)]
-        m = d.groupby("model").agg(acc=("robust_acc", "first"), gap=("delta", lambda v: np.median(np.abs(v))))
-        what, seeds, images = "models", "seed 0 of each", "the Fig. 4 test images"
+def _zoo(r, n_perm=2000):
+    """Fig. 4's models (CPU scale: every method's seed 0, natural and SAT seeds 1-2, SAT at eps 2/255 and 4/255, seeds 0-2),
+    each attacked alike: -Spearman rho(PGD accuracy, median |dE(x)| over the images); its noise, rho's spread when the
+    accuracies are shuffled among the models (a permutation test: the interval excludes zero when rho is beyond 1.96 of it)."""
+    df = r("fig4_zoo_energy", need=_has("model", "robust_acc", "energy", "delta"))
+    d = df[df.energy.str.contains("E(x)", regex=False) & ~df.energy.str.contains("y", regex=False)]
+    m = d.groupby("model").agg(acc=("robust_acc", "first"), gap=("delta", lambda v: np.median(np.abs(v))), n=("delta", "size"))
     if len(m) < 4: raise NotMeasured(f"needs at least 4 models, {len(m)} so far")
     rho = stats.spearmanr(m.acc, m.gap)[0]
-    return _rank_measure(-rho, len(m), f"Spearman ρ(robust accuracy, |ΔE(x)|) = {rho:+.2f} ({what})", seeds, images)
+    rng = np.random.default_rng(0)
+    null = np.array([stats.spearmanr(rng.permutation(m.acc.to_numpy()), m.gap)[0] for _ in range(n_perm)])
+    ends = m.sort_values("acc").iloc[[0, -1]]
+    return Measure(-rho, float(null.std(ddof=1)), math.inf,
+                   f"Spearman ρ(PGD-20 accuracy, median |ΔE(x)|) = {rho:+.2f} over {len(m)} models (PGD accuracy {m.acc.min():.1f}–"
+                   f"{m.acc.max():.1f}%; median |ΔE(x)| {ends.gap.iloc[0]:.3f} at the least robust, {ends.gap.iloc[-1]:.3f} at the most); effect −ρ",
+                   f"permutation: ρ's standard deviation with the accuracies shuffled among the models ({n_perm} shuffles)", ", ".join(sorted(m.index)), f"{int(m.n.iloc[0])} test images, the same for every model")
 
 
 # %% ../nbs/claims.ipynb #cl000012

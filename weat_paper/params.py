@@ -28,10 +28,12 @@ def _choices():
     from weat_paper.gen_metrics import BACKBONES
     from weat_paper.models import ARCHS
     from weat_paper.config import PROTOCOLS
+    from weat_paper.zoo import CPU_FIG4_MODELS
     return {"method": METHODS, "methods": METHODS, "attack": ATTACKS, "attacks": ATTACKS, "autoattack_attacks": AA_STANDARD,
             "losses": ("ce", "kl"), "preset": PRESETS, "default_preset": PRESETS, "presets": PRESETS, "inits": INITS,
             "backbone": BACKBONES, "threat_model": ("Linf", "L2"), "split": ("train", "test"), "on": ("adv", "nat"),
-            "energy_col": ("E_x", "E_xy"), "protocol": PROTOCOLS, "arch": ARCHS, "archs": ARCHS}
+            "energy_col": ("E_x", "E_xy"), "protocol": PROTOCOLS, "arch": ARCHS, "archs": ARCHS,
+            "cpu_models": CPU_FIG4_MODELS}
 
 # %% ../nbs/17a_parameters.ipynb #19715694
 _TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": (list, tuple), "dict": dict}
