@@ -7,7 +7,10 @@ test split and AutoAttack (APGD-CE + APGD-T) on `--n-autoattack` images drawn at
 `figures/cifar10-cpu/runs/<run name>/` (config.json, status.json, metrics.csv, eval.json, record.json with the protocol
 fingerprint; no checkpoints, no energy arrays). A job whose record exists with the current fingerprint is skipped.
 
-    python tools/cpu_grid.py            # the whole grid, two one-thread jobs at a time
+Experiments beyond Tab. 1a (a job's tag names one, in TAGS) keep their records under `figures/cifar10-cpu/experiments/`:
+each trains with its tag's options and is evaluated with PGD-20 at the grid's eps = 8/255 on the whole test split.
+
+    python tools/cpu_grid.py            # the whole queue, two one-thread jobs at a time
     python tools/cpu_grid.py --list     # the queue and what is done
 """
 import argparse, csv, functools, json, os, shutil, subprocess, sys, time
@@ -15,21 +18,37 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "figures" / "cifar10-cpu" / "runs"
+EXPERIMENTS = ROOT / "figures" / "cifar10-cpu" / "experiments"
 PROTOCOL = "cifar10-cpu"
 KEEP = ("config.json", "status.json", "metrics.csv", "eval.json")
 
 
-# the figure notebooks behind the ledger's one-model claims: (notebook = the stem of its CSV, the seed-0 runs it reads)
-NOTEBOOKS = [("fig2_attack_energies", ("standard",)), ("fig1a_energy_vs_pgd_steps", ("standard",)),
-             ("fig5bc_pm_energy", ("sat",)), ("fig5d_class_energy", ("sat",)), ("figI_delta_energy_bins", ("sat",))]
+# Experiments beyond Tab. 1a's grid: tag -> the training options of its job (method, seed, tag); tag "" is the grid.
+def _eps(k): return lambda method, seed: dict(eps=k / 255)
+TAGS = {"eps2": _eps(2), "eps4": _eps(4)}                # Fig. 4: SAT models that span robustness
+
+
+# the figure notebooks behind the ledger's claims: (notebook = the stem of its CSV, the jobs whose records it needs)
+NOTEBOOKS = [("fig2_attack_energies", (("standard", 0, ""),)), ("fig1a_energy_vs_pgd_steps", (("standard", 0, ""),)),
+             ("fig5bc_pm_energy", (("sat", 0, ""),)), ("fig5d_class_energy", (("sat", 0, ""),)),
+             ("figI_delta_energy_bins", (("sat", 0, ""),))]
+LATE_NOTEBOOKS = []        # notebooks that read the experiments' runs, run after them
 
 
 def queue():
     """Jobs in the order they are run: seed 0 of Tab. 1a's six methods and natural training, the figure notebooks that
-    read those models, then seeds 1-4 (the ledger's GRID). A job is (method, seed) or ("notebook", name)."""
+    read those models, seeds 1-4 (the ledger's GRID), then the experiments and the notebooks that read them.
+    A job is (method, seed, tag) or ("notebook", name)."""
     from weat_paper.claims import GRID
-    first = [j for j in GRID if j[1] == 0]
-    return first + [("notebook", n) for n, _ in NOTEBOOKS] + [j for j in GRID if j[1] != 0]
+    grid = [(m, s, "") for m, s in GRID]
+    first = [j for j in grid if j[1] == 0]
+    return (first + [("notebook", n) for n, _ in NOTEBOOKS] + [j for j in grid if j[1] != 0] + EXTRA
+            + [("notebook", n) for n, _ in LATE_NOTEBOOKS])
+
+
+# in priority order: what the budget does not reach stays queued (the loop resumes where it stopped)
+EXTRA = [("sat", 0, "eps2"), ("sat", 0, "eps4"), ("standard", 1, ""), ("standard", 2, ""),
+         ("sat", 1, "eps2"), ("sat", 1, "eps4"), ("sat", 2, "eps2"), ("sat", 2, "eps4")]
 
 
 def notebook_done(name):
@@ -44,8 +63,8 @@ def done(job):
 
 
 def ready(job):
-    "A notebook job waits for the seed-0 records of the runs it reads."
-    return job[0] != "notebook" or all(record_dir(m, 0) is not None for m in dict(NOTEBOOKS)[job[1]])
+    "A notebook job waits for the records of the runs it reads."
+    return job[0] != "notebook" or all(record_dir(*j) is not None for j in dict(NOTEBOOKS + LATE_NOTEBOOKS)[job[1]])
 
 
 def run_notebook(name):
@@ -62,15 +81,15 @@ def fingerprint():
     return protocol_fingerprint(PROTOCOL)
 
 
-def record_dir(method, seed):
+def record_dir(method, seed, tag=""):
     "The committed record of a finished job with the current fingerprint, or None."
     fp = fingerprint()
-    for d in sorted(RECORDS.glob(f"{method}_cifar10_*_s{seed}_*")):
+    for d in sorted((EXPERIMENTS if tag else RECORDS).glob(f"{method}_cifar10_*_s{seed}_*")):
         rec = d / "record.json"
         if rec.exists():
             r = json.loads(rec.read_text())
-            if r.get("method") == method and r.get("seed") == seed and r.get("protocol_fingerprint") == fp \
-                    and r.get("autoattack_images"): return d     # (records without it ran AutoAttack on one class: redone)
+            if r.get("method") == method and r.get("seed") == seed and r.get("tag", "") == tag and r.get("protocol_fingerprint") == fp \
+                    and (tag or r.get("autoattack_images")): return d     # (grid records without it ran AutoAttack on one class: redone)
     return None
 
 
@@ -94,27 +113,36 @@ def _drop_first_images_autoattack(run_dir):
         del e["results"]["autoattack"]; _write_json(p, e)
 
 
-def run_job(method, seed, n_autoattack):
-    "Train, evaluate and record one (method, seed); returns the record directory."
+def run_job(method, seed, n_autoattack, tag=""):
+    "Train, evaluate and record one job; returns the record directory."
     from weat_paper.train import train
     from weat_paper.evaluate import evaluate
+    options = TAGS[tag](method, seed) if tag else {}
     t0 = time.time()
-    run_dir = Path(train(method, protocol=PROTOCOL, seed=seed, progress=False))
+    run_dir = Path(train(method, protocol=PROTOCOL, seed=seed, progress=False, **options))
     t1 = time.time()
-    _drop_first_images_autoattack(run_dir)
-    evaluate(run_dir, attacks=("clean", "pgd20"), n=None, checkpoint="best.pt", progress=False)      # the whole test split
-    evaluate(run_dir, attacks=("autoattack",), n=n_autoattack, autoattack_attacks=("apgd-ce", "apgd-t"),  # a seeded random subset
-             checkpoint="best.pt", progress=False)
+    if tag:                                                           # the common robustness measure: PGD-20 at 8/255
+        evaluate(run_dir, attacks=("clean", "pgd20"), n=None, eps=8 / 255, checkpoint="best.pt", progress=False)
+        extra = dict(tag=tag, options={k: v for k, v in options.items() if k != "train_idx"},
+                     train_images=len(options["train_idx"]) if "train_idx" in options else None)
+    else:
+        _drop_first_images_autoattack(run_dir)
+        evaluate(run_dir, attacks=("clean", "pgd20"), n=None, checkpoint="best.pt", progress=False)      # the whole test split
+        evaluate(run_dir, attacks=("autoattack",), n=n_autoattack, autoattack_attacks=("apgd-ce", "apgd-t"),  # a seeded random subset
+                 checkpoint="best.pt", progress=False)
+        extra = dict(autoattack_images=f"{n_autoattack} drawn at random from the test split (seed 0)")
     t2 = time.time()
-    out = RECORDS / run_dir.name; tmp = RECORDS / (run_dir.name + ".partial")
+    base = EXPERIMENTS if tag else RECORDS
+    out = base / run_dir.name; tmp = base / (run_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     for f in KEEP: shutil.copy(run_dir / f, tmp / f)
+    opts = "".join(f" --{k.replace('_', '-')} {v:.6g}" if isinstance(v, float) else f" --{k.replace('_', '-')} {v}"
+                   for k, v in options.items() if k != "train_idx")
     _write_json(tmp / "record.json", dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(),
                                           checkpoint="best.pt", train_epoch_seconds=_epoch_seconds(run_dir),
                                           train_seconds_this_call=round(t1 - t0, 1),
-                                          eval_seconds_this_call=round(t2 - t1, 1),
-                                          autoattack_images=f"{n_autoattack} drawn at random from the test split (seed 0)",
-                                          command=f"weat-train {method} --protocol {PROTOCOL} --seed {seed}"))
+                                          eval_seconds_this_call=round(t2 - t1, 1), **extra,
+                                          command=f"weat-train {method} --protocol {PROTOCOL} --seed {seed}{opts}"))
     shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
     return out
 
@@ -122,9 +150,9 @@ def run_job(method, seed, n_autoattack):
 def times():
     "Per recorded run: (name, training seconds, PGD-20 seconds, AutoAttack seconds), from its record."
     out = []
-    for d in sorted(p.parent for p in RECORDS.glob("*/record.json")):
+    for d in sorted(p.parent for b in (RECORDS, EXPERIMENTS) for p in b.glob("*/record.json")):
         ev = json.loads((d / "eval.json").read_text())["results"]
-        out.append((d.name, _epoch_seconds(d), ev["pgd20"]["seconds"], ev.get("autoattack", {}).get("seconds", float("nan"))))
+        out.append((d.name, _epoch_seconds(d), ev["pgd20"]["seconds"], ev.get("autoattack", {}).get("seconds", 0.0)))
     return out
 
 
@@ -141,11 +169,11 @@ def main(argv=None):
     p.add_argument("--n-autoattack", type=int, default=500, help="AutoAttack images, drawn at random from the test split (default 500)")
     p.add_argument("--list", action="store_true", help="print the queue and what is done, and stop")
     p.add_argument("--times", action="store_true", help="print each recorded run's wall times and the projected rest, and stop")
-    p.add_argument("--job", nargs=2, metavar=("METHOD", "SEED"), help=argparse.SUPPRESS)
+    p.add_argument("--job", nargs="+", metavar="METHOD SEED [TAG]", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
     if a.job:
-        print(run_notebook(a.job[1]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack)); return 0
+        print(run_notebook(a.job[1]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack, *a.job[2:])); return 0
     todo = [j for j in queue() if not done(j)]
     if a.times:
         t = times()
@@ -155,11 +183,12 @@ def main(argv=None):
         print(f"median run {per / 60:.1f} min; {runs_left} runs left: about {runs_left * per / a.jobs / 3600:.1f} h at {a.jobs} at a time")
         return 0
     if a.list:
-        for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) if j[0] != 'notebook' else j[1]}: {'to do' if j in todo else 'done'}")
+        for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) + (' ' + j[2] if j[2] else '') if j[0] != 'notebook' else j[1]}: {'to do' if j in todo else 'done'}")
         return 0
     logs = ROOT / "runs" / "cpu_grid_logs"; logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    pid_file = lambda j: logs / f"{j[0]}_s{j[1]}.pid"
+    stem = lambda j: f"{j[0]}_{j[1]}" if j[0] == "notebook" else f"{j[0]}_s{j[1]}" + (f"_{j[2]}" if j[2] else "")
+    pid_file = lambda j: logs / f"{stem(j)}.pid"
     procs = []
     while todo:
         procs = [pr for pr in procs if pr.poll() is None]         # reap this loop's finished jobs
@@ -168,8 +197,8 @@ def main(argv=None):
         ok = [j for j in todo if ready(j)]
         if not busy and todo and not ok: print("left, waiting on runs that failed:", todo, flush=True); break
         for j in ok[:max(0, a.jobs - len(busy))]:
-            log = open(logs / f"{j[0]}_s{j[1]}.log", "a")
-            cmd = ["nice", "-n", "19", sys.executable, __file__, "--job", j[0], str(j[1]), "--n-autoattack", str(a.n_autoattack)]
+            log = open(logs / f"{stem(j)}.log", "a")
+            cmd = ["nice", "-n", "19", sys.executable, __file__, "--job", *map(str, j), "--n-autoattack", str(a.n_autoattack)]
             pr = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
             pid_file(j).write_text(str(pr.pid)); todo.remove(j); procs.append(pr)
             print(time.strftime("%H:%M:%S"), "started", *j, flush=True)
