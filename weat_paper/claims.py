@@ -470,16 +470,22 @@ def _sgld_to_mean(r):
 
 def _tab2b(r, section, rows):
     df = r("table2b_generation", need=_has("section", "init", "model", "IS", "IS_std"))
-    d = df[df.section == section].set_index("init" if section == "init" else "model")
+    d = df[df.section == section]
+    d = d.set_index(d.init if section == "init" else "friction " + d.friction.map("{:g}".format) if section == "momentum" else d.model)
     missing = [k for k in rows if k not in d.index]
     if missing: raise NotMeasured(f"Tab. 2b's {section} section lacks {', '.join(missing)}")
     return d
 
+def _real(r):
+    "The real images' IS beside the generated ones' (Tab. 2b's `real` row, in the same feature space), in words."
+    df = r("table2b_generation", need=_has("section", "IS"))
+    return "".join(f"; real test images {x.IS:.2f}" for x in df[df.section == "real"].itertuples())
+
 def _pca_init(r):
     d = _tab2b(r, "init", ("pca", "gaussian", "random"))
     parts = [(d.IS["pca"] - d.IS[o], math.hypot(d.IS_std["pca"], d.IS_std[o]), math.inf, f"pca − {o}") for o in ("gaussian", "random")]
-    return _compound(parts, "IS: " + ", ".join(f"{k} {d.IS[k]:.2f}" for k in ("random", "gaussian", "pca")), "IS split std (conservative)",
-                     "one SAT model (seed 0)", "the table's generated images")
+    return _compound(parts, "IS: " + ", ".join(f"{k} {d.IS[k]:.2f}" for k in ("random", "gaussian", "pca")) + _real(r), "IS split std (conservative)",
+                     f"one {d.model.iloc[0]} model (seed 0), preset {d.preset.iloc[0]}", "the table's generated images")
 
 def _tab2b_ranking(r):
     d = _tab2b(r, "classifier", ("mart", "sat", "trades"))
@@ -491,7 +497,8 @@ def _momentum(r):
     try: d = _tab2b(r, "momentum", ("friction 0.8", "friction 0"))
     except NotMeasured: raise NotMeasured("needs SGLD with friction 0 beside 0.8 on the same model and initialisation; Tab. 2b's CSV has no such rows")
     return Measure(d.IS["friction 0.8"] - d.IS["friction 0"], math.hypot(d.IS_std["friction 0.8"], d.IS_std["friction 0"]), math.inf,
-                   f"IS with friction 0.8 {d.IS['friction 0.8']:.2f}, friction 0 {d.IS['friction 0']:.2f}", "IS split std (conservative)", "seed 0", "the table's generated images")
+                   f"IS with friction 0.8 {d.IS['friction 0.8']:.2f}, friction 0 {d.IS['friction 0']:.2f}" + _real(r), "IS split std (conservative)",
+                   f"one {d.model.iloc[0]} model (seed 0), PCA init, preset {d.preset.iloc[0]}", "the table's generated images")
 
 def _l2(r):
     raise NotMeasured("not measurable here: the package trains ℓ∞ models only (no ℓ2 adversarial training)")

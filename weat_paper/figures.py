@@ -301,12 +301,14 @@ def plot_image_panels(panels, nrow=10, ncols=1, col_labels=None, panel_width=Non
 
 # %% ../nbs/19_figures.ipynb #90c021a3
 def plot_generation_metrics(ours):
-    "Tab. 2b: IS ↑, FID ↓, KID ↓ and LPIPS ↓ per row (initialisation ablation, then classifiers), one panel per metric."
+    "Tab. 2b: IS ↑, FID ↓, KID ↓ and LPIPS ↓ per row (its sections: initialisations, classifiers, friction, real images), one panel per metric."
     set_style()
     fig, axs = plt.subplots(1, 4, figsize=(13, 0.35 * len(ours) + 1.6), sharey=True)
-    lab = (ours.section + ": " + ours.model.astype(str) + " / " + ours.init).tolist()
+    zeta = ours.friction.map(lambda f: f" / ζ {f:g}" if f == f else "") if "friction" in ours else ""
+    lab = (ours.section + ": " + ours.model.astype(str) + " / " + ours.init + zeta).str.replace(" / $", "", regex=True).tolist()
+    colour = {s: f"C{i}" for i, s in enumerate(dict.fromkeys(ours.section))}
     for ax, k in zip(axs, ("IS", "FID", "KID", "LPIPS")):
-        ax.barh(lab, ours[k], color=[f"C{0 if s == 'init' else 1}" for s in ours.section])
+        ax.barh(lab, ours[k], color=[colour[s] for s in ours.section])
         ax.set_title(f"{k} {'↑' if k == 'IS' else '↓'}", fontsize=10); ax.invert_yaxis() if k == "IS" else None
     axs[0].set_ylabel("section: model / initialisation")
     fig.suptitle(f"Tab. 2b — metrics in the feature space of: {ours.backbone.iloc[0]}", fontsize=9)

@@ -16,7 +16,7 @@ _INTS = {  # integer parameters (or lists of them) and their smallest allowed va
                      "epochs_shown", "class_id", "classes", "cpu_threads"), 0),
     **dict.fromkeys(("epochs", "n", "n_autoattack", "n_test", "n_test_per_class", "n_points", "n_samples", "k",
                      "batch_size", "kid_subsets", "splits"), 1), "kid_subset_size": 2}
-_UNIT = ("eps", "alpha", "retained_variance", "retained_variances")          # in [0, 1]
+_UNIT = ("eps", "alpha", "retained_variance", "retained_variances", "frictions")          # in [0, 1]
 _POSITIVE = ("sigma", "sigmas")
 
 def _choices():
