@@ -53,7 +53,7 @@ EXTRA = [("sat", 0, "eps2"), ("sat", 0, "eps4"), ("standard", 1, ""), ("standard
 
 def notebook_done(name):
     "Whether the notebook's CSV records the current protocol fingerprint."
-    from weat_paper.claims import csv_fingerprint
+    from weat_paper.verdicts import csv_fingerprint
     csv_path = RECORDS.parent / f"{name}.csv"
     return csv_path.exists() and csv_fingerprint(csv_path) == fingerprint()
 
