@@ -207,6 +207,7 @@ def plot_energy_by_correctness(stats, col="E_x"):
     ax.set(xlabel="", ylabel={"E_x": "E(x)", "E_xy": "E(x,y)"}.get(col, col))
     return fig, df
 
+# %% ../nbs/19_figures.ipynb #a05dbdbs
 def plot_pm_energy(stats, on="adv", max_points=5000, seed=0):
     "Fig. 5b, c: PM against E(x,y) and against E(x) (natural or adversarial points), correlations in the titles."
     check_choice("on", on, ("adv", "nat"))

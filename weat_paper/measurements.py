@@ -104,6 +104,7 @@ def _seed_claim(v, seeds, text, images):
     m, se, k = one_sample(v)
     return Measure(m, se, k, text, "standard error over seeds (t)", _seeds(seeds), images)
 
+# %% ../nbs/22a_measurements.ipynb #cl0cl13s
 def _sat_third_phase(r):
     df = _curves(r, "train_dE_x")
     v, s = _per_seed(df, "sat", lambda g: _slope(g, "train_dE_x", _phase_split(g)[0]) - _slope(g, "train_dE_x", _phase_split(g)[1]))
@@ -144,7 +145,6 @@ def _trades_mitigates(r):
     d, se, k = welch(sat, tr)
     return Measure(d, se, k, f"slope of the robust test error in the last third (pp/epoch): SAT {sat.mean():+.3f}, TRADES {tr.mean():+.3f}",
                    "Welch over seeds", f"SAT {_seeds(s1)}; TRADES {_seeds(s2)}", "the epoch's PGD test images")
-
 
 # %% ../nbs/22a_measurements.ipynb #cl0cl014
 def _dyn(r, f, text):
@@ -272,6 +272,7 @@ def _sgld_to_mean(r):
                    f"target E(x,y) ends at {t[-1]:.2f}, the class mean over its training images is {ref:.2f}; margin (a quarter of the descent) {margin:.2f}",
                    "spread of one chain at the last step (conservative)", "one SAT model (seed 0)", "the CSV's chains")
 
+# %% ../nbs/22a_measurements.ipynb #cl0cl15s
 def _tab2b(r, section, rows):
     df = r("table2b_generation", need=_has("section", "init", "model", "IS", "IS_std"))
     d = df[df.section == section].set_index("init" if section == "init" else "model")
@@ -299,7 +300,6 @@ def _momentum(r):
 
 def _l2(r):
     raise NotMeasured("not measurable here: the package trains ℓ∞ models only (no ℓ2 adversarial training)")
-
 
 # %% ../nbs/22a_measurements.ipynb #cl0cl016
 def _method_stats(r, stems):
@@ -330,6 +330,7 @@ def _versus(r, stems, pairs, label):
     m.checkpoint = ck
     return m
 
+# %% ../nbs/22a_measurements.ipynb #cl0cl16s
 TAB1A = ("table1a_seeds", "table1_robustness_bars")
 def _robust_methods(r):
     st, *_ = _method_stats(r, TAB1A)
@@ -347,4 +348,3 @@ def _tab1c_weat(r):
     rows = ("mart", "abl_ce_ceadv_mart", "abl_ce_ceadv", "abl_kl_ceadv", "trades", "abl_kl_cenat_pm_all")
     return _versus(r, TAB1C, [("weat_adv", o, k) for o in rows for k in ("pgd20", "autoattack")] + [("weat_nat", o, "clean") for o in rows],
                    "accuracy")
-

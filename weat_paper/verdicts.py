@@ -96,6 +96,7 @@ def verdict(effect, se, df=math.inf):
     lo, hi = interval(effect, se, df)
     return "holds" if lo > 0 else "does not hold" if hi < 0 else "undetermined"
 
+# %% ../nbs/22_verdicts.ipynb #cl0008s
 def welch_summary(m1, s1, n1, m2, s2, n2):
     "(m1 - m2, its standard error, Welch-Satterthwaite df) from two groups' mean, sample std and size; nan noise with fewer than 2 in a group."
     if min(n1, n2) < 2: return m1 - m2, math.nan, math.nan
@@ -122,7 +123,6 @@ def weakest(parts):
         if not (np.isfinite(se) and se > 0 and df > 0): return 0.5
         return stats.norm.cdf(e / se) if not np.isfinite(df) else stats.t.cdf(e / se, df)
     return min(parts, key=p_pos)
-
 
 # %% ../nbs/22_verdicts.ipynb #cl0read3
 class Reader:
@@ -169,6 +169,7 @@ def grid_tables(root=None, scale="cifar10-cpu"):
         curves.append(m)
     return pd.DataFrame(acc), (pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()), stale
 
+# %% ../nbs/22_verdicts.ipynb #cl0grd2s
 def seed_table(acc):
     "Mean ± std over seeds per method and metric, with the seeds, as a markdown table."
     g = acc.groupby(["method", "metric"]).accuracy
@@ -193,4 +194,3 @@ def write_grid_tables(root=None, scale="cifar10-cpu"):
     else:                  # no record of the current protocol: no table either
         for f in ("table1a_seeds.csv", "table1a_seeds.md", "training_curves_seeds.csv"): (base / f).unlink(missing_ok=True)
     return stale
-

@@ -48,6 +48,7 @@ class LoopClock:
 def _swap(stack, obj, name, new):
     old = getattr(obj, name); setattr(obj, name, new); stack.callback(setattr, obj, name, old)
 
+# %% ../../nbs/20_loop_efficiency.ipynb #8e89adfs
 @contextmanager
 def timed_loop(device="cpu"):
     "Within the block, `train()` records each epoch's parts (steps, data loading, validation, test accuracy, tracker, checkpoint) on the yielded `LoopClock`."
