@@ -190,6 +190,7 @@ class _DefaultsShown(argparse.HelpFormatter):
         if "(default" in h or d in (None, False, [], argparse.SUPPRESS) or not action.option_strings: return h
         return h + " (default: %(default)s)"
 
+# %% ../nbs/18b_sweep.ipynb #75b0d6fs
 def parse_args(argv=None):
     "The arguments of `weat-sweep`."
     p = argparse.ArgumentParser("weat-sweep", formatter_class=_DefaultsShown, description="Train and evaluate a grid of runs (methods x seeds, or a paper "
