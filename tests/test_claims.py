@@ -1,5 +1,5 @@
 "The committed claims ledger (figures/claims.csv, figures/claims.md, README's summary) agrees with the committed CSVs; its seed-based verdicts agree with an independent Welch test."
-import math
+import json, math
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -72,6 +72,12 @@ def _csv(scale, name):
     return pd.read_csv(ps[0]) if ps else None
 
 
+def _fingerprint(scale, name):
+    "The protocol fingerprint the JSON record beside a result CSV names (None without one)."
+    ps = sorted((FIG / scale).glob(f"{name}*.json"))
+    return json.loads(ps[0].read_text()).get("protocol_fingerprint") if ps else None
+
+
 def _tab1a(acc):
     v = lambda m, k: acc[(acc.method == m) & (acc.metric == k)].accuracy
     robust = sorted(set(acc.method) - {"standard"})
@@ -122,10 +128,18 @@ def test_seed_verdicts_independently():
     acc, cur = _csv("cifar10-cpu", "table1a_seeds"), _csv("cifar10-cpu", "training_curves_seeds")
     if acc is not None: expected.update({(k, "cifar10-cpu"): v for k, v in _tab1a(acc).items()})
     if cur is not None: expected.update({(k, "cifar10-cpu"): v for k, v in _curves(cur).items()})
+    for scale in SCALES:           # Fig. 5a: H against R and against L, over the retraining seeds of the per-seed rows
+        fa = _csv(scale, "fig5a_energy_subsets")
+        fp = _fingerprint(scale, "fig5a_energy_subsets")
+        if fa is None or "seed" not in fa or not (fp == current_fingerprint(scale) or fp is None and scale == "digits"): continue
+        e = lambda s: fa[fa.subset == s].robust_error
+        expected[("energy_subsets", scale)] = _all([(e("H"), e("R"))])
+        expected[("low_energy_less", scale)] = _all([(e("H"), e("L"))])
     t2a = _csv("digits", "table2a_delta_energy")
     assert t2a is not None and "seed" in t2a, "the digits Tab. 2a per-seed CSV is gone"
     expected[("tab2a_order", "digits")] = _tab2a(t2a)
-    for key in [("weat_vs_trades", "cifar10-cpu"), ("weat_nat_clean", "cifar10-cpu"), ("tab2a_order", "cifar10-cpu")]:
+    for key in [("weat_vs_trades", "cifar10-cpu"), ("weat_nat_clean", "cifar10-cpu"), ("tab2a_order", "cifar10-cpu"),
+                ("energy_subsets", "cifar10-cpu"), ("low_energy_less", "cifar10-cpu")]:
         if key not in expected: assert led[key] == "not measured yet", f"{key}: a verdict without its per-seed CSV"
     assert expected
     for key, v in expected.items(): assert led[key] == v, f"{key}: ledger {led[key]!r}, independent Welch {v!r}"

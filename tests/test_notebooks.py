@@ -46,7 +46,7 @@ EDGE = {
     "fig1a_energy_vs_pgd_steps": dict(epochs=2, n_per_class=30, n_test_per_class=3, attack_steps=[3], losses=["ce"]),    # one step count
     "fig2_attack_energies": dict(epochs=2, n_per_class=30, n_test_per_class=3, attacks=["pgd", "trades", "apgd-ce"]),
     "fig4_zoo_energy": dict(methods=["standard", "sat"], epochs=2, n_per_class=30, n_test=50, attack_steps=2),
-    "fig5a_energy_subsets": dict(epochs=3, n_per_class=30, steps=1),     # 2 epochs: 4 one-cycle steps on a subset, which train() cannot take yet
+    "fig5a_energy_subsets": dict(epochs=2, n_per_class=30, steps=1),     # 2 epochs: each subset takes the whole split's 6 one-cycle steps
     "fig5bc_pm_energy": dict(epochs=2, n_per_class=30, steps=1, attack_steps=2),
     "fig5d_class_energy": dict(epochs=2, n_per_class=30, steps=1),
     "figI_delta_energy_bins": dict(epochs=2, n_per_class=30, steps=1, n_bins=3),

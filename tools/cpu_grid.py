@@ -25,14 +25,42 @@ KEEP = ("config.json", "status.json", "metrics.csv", "eval.json")
 
 # Experiments beyond Tab. 1a's grid: tag -> the training options of its job (method, seed, tag); tag "" is the grid.
 def _eps(k): return lambda method, seed: dict(eps=k / 255)
+def _arch(a): return lambda method, seed: dict(arch=a)
 TAGS = {"eps2": _eps(2), "eps4": _eps(4)}                # Fig. 4: SAT models that span robustness
+TAGS.update({"d2": _arch("stridecnn_d2"), "d6": _arch("stridecnn_d6")})    # Fig. 1a: natural models of other depths
+
+
+# Fig. 5a / Tab. C-D (App. A.4): SAT retrained without a subset of its training split, ranked by the selected model of
+# SAT seed 0 (the shipped checkpoints/cifar10-cpu/sat_s0.pt, on that run's split), with the whole split's SGD steps
+@functools.lru_cache(maxsize=None)
+def _fig5a_subsets():
+    from weat_paper.analysis import shipped_ranking
+    return shipped_ranking("cifar10-cpu:sat")["options"]
+def _subset(s): return lambda method, seed: _fig5a_subsets()[s]
+TAGS.update({f"fig5a-{s}": _subset(s) for s in "ICHLR"})     # I, C: misclassified (capped at 6.6 %), as many random correct; H, L, R: 13 %
 
 
 # the figure notebooks behind the ledger's claims: (notebook = the stem of its CSV, the jobs whose records it needs)
 NOTEBOOKS = [("fig2_attack_energies", (("standard", 0, ""),)), ("fig1a_energy_vs_pgd_steps", (("standard", 0, ""),)),
              ("fig5bc_pm_energy", (("sat", 0, ""),)), ("fig5d_class_energy", (("sat", 0, ""),)),
              ("figI_delta_energy_bins", (("sat", 0, ""),))]
-LATE_NOTEBOOKS = []        # notebooks that read the experiments' runs, run after them
+# notebooks that read the experiments' runs, run after them; a late job ("notebook", name, "late") is done when the
+# notebook's CSV has the current fingerprint and each of its models in its `model` column
+def _tagged(method, seed, options):
+    "The job (method, seed, tag) that trains `method` with `options` over the protocol's."
+    return (method, seed, next(t for t, f in TAGS.items() if f(method, seed) == options) if options else "")
+
+def _late_models():
+    "{late notebook: {the `model` name its CSV gives a run: the job of that run}}, from the notebooks' own tables."
+    from weat_paper.models import STRIDECNN_DEPTHS
+    from weat_paper.zoo import CPU_FIG4_MODELS
+    return {"fig1a_energy_vs_pgd_steps": {a: _tagged("standard", 0, {} if a == "stridecnn" else {"arch": a}) for a in STRIDECNN_DEPTHS},
+            "fig4_zoo_energy": {n: _tagged(*spec) for n, spec in CPU_FIG4_MODELS.items()}}
+
+LATE_NOTEBOOKS = [(n, tuple(models.values())) for n, models in _late_models().items()]
+EARLY_PARAMS = {"fig1a_energy_vs_pgd_steps": ["-y", "archs: [stridecnn]"]}     # its early run: the protocol's model only
+FIG5A_JOBS = [("sat", k, f"fig5a-{s}") for k in (0, 1, 2) for s in "HRL"] + [("sat", 0, "fig5a-I"), ("sat", 0, "fig5a-C")]
+LATE_NOTEBOOKS.append(("fig5a_energy_subsets", (("sat", 0, ""), *FIG5A_JOBS)))
 
 
 def queue():
@@ -43,12 +71,13 @@ def queue():
     grid = [(m, s, "") for m, s in GRID]
     first = [j for j in grid if j[1] == 0]
     return (first + [("notebook", n) for n, _ in NOTEBOOKS] + [j for j in grid if j[1] != 0] + EXTRA
-            + [("notebook", n) for n, _ in LATE_NOTEBOOKS])
+            + [("notebook", n, "late") for n, _ in LATE_NOTEBOOKS])
 
 
 # in priority order: what the budget does not reach stays queued (the loop resumes where it stopped)
-EXTRA = [("sat", 0, "eps2"), ("sat", 0, "eps4"), ("standard", 1, ""), ("standard", 2, ""),
-         ("sat", 1, "eps2"), ("sat", 1, "eps4"), ("sat", 2, "eps2"), ("sat", 2, "eps4")]
+EXTRA = (FIG5A_JOBS[:3] + [("standard", 0, "d2"), ("standard", 0, "d6")] + FIG5A_JOBS[3:9]     # Fig. 5a's H, R, L first, then depths
+         + [("sat", 0, "eps2"), ("sat", 0, "eps4"), ("standard", 1, ""), ("standard", 2, ""),
+            ("sat", 1, "eps2"), ("sat", 1, "eps4"), ("sat", 2, "eps2"), ("sat", 2, "eps4")] + FIG5A_JOBS[9:])
 
 
 def notebook_done(name):
@@ -58,20 +87,30 @@ def notebook_done(name):
     return csv_path.exists() and csv_fingerprint(csv_path) == fingerprint()
 
 
+def late_done(name):
+    "Whether the notebook's late run is done: its CSV has the current fingerprint and a row of each of its models."
+    if not notebook_done(name): return False
+    with open(RECORDS.parent / f"{name}.csv") as f: have = {r.get("model") for r in csv.DictReader(f)}
+    return set(_late_models()[name]) <= have
+
+
 def done(job):
-    return notebook_done(job[1]) if job[0] == "notebook" else record_dir(*job) is not None
+    if job[0] == "notebook": return late_done(job[1]) if job[2:] else notebook_done(job[1])
+    return record_dir(*job) is not None
 
 
 def ready(job):
     "A notebook job waits for the records of the runs it reads."
-    return job[0] != "notebook" or all(record_dir(*j) is not None for j in dict(NOTEBOOKS + LATE_NOTEBOOKS)[job[1]])
+    return job[0] != "notebook" or all(record_dir(*j) is not None for j in dict(LATE_NOTEBOOKS if job[2:] else NOTEBOOKS)[job[1]])
 
 
-def run_notebook(name):
+def run_notebook(name, late=False):
     "Run a figure notebook under the protocol (its save_figure writes the result's record, fingerprint included)."
-    out = ROOT / "runs" / "cpu_grid_logs" / f"{name}.out.ipynb"
-    subprocess.run([sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL], check=True, cwd=ROOT)
+    out = ROOT / "runs" / "cpu_grid_logs" / f"{name}{'_late' if late else ''}.out.ipynb"
+    params = [] if late else EARLY_PARAMS.get(name, [])
+    subprocess.run([sys.executable, "-m", "papermill", f"nbs/{name}.ipynb", str(out), "-p", "protocol", PROTOCOL, *params], check=True, cwd=ROOT)
     if not notebook_done(name): raise SystemExit(f"cpu_grid: error: {name} ran but {name}.json does not record fingerprint {fingerprint()}")
+    if late and not late_done(name): raise SystemExit(f"cpu_grid: error: {name} ran but its CSV lacks some of {', '.join(_late_models()[name])}")
     return RECORDS.parent / f"{name}.csv"
 
 
@@ -102,6 +141,11 @@ def _epoch_seconds(run_dir):
     with open(run_dir / "metrics.csv") as f: return round(sum(float(r["seconds"]) for r in csv.DictReader(f)), 1)
 
 
+def _arg(v):
+    "A command-line value: a multiple of 1/255 as k/255 (the CLI reads it exactly; a rounded decimal names another run)."
+    return f"{round(v * 255)}/255" if isinstance(v, float) and abs(v * 255 - round(v * 255)) < 1e-9 else str(v)
+
+
 def run_job(method, seed, n_autoattack, tag=""):
     "Train, evaluate and record one job; returns the record directory."
     from weat_paper.train import train
@@ -123,13 +167,13 @@ def run_job(method, seed, n_autoattack, tag=""):
     out = base / run_dir.name; tmp = base / (run_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     for f in KEEP: shutil.copy(run_dir / f, tmp / f)
-    opts = "".join(f" --{k.replace('_', '-')} {v:.6g}" if isinstance(v, float) else f" --{k.replace('_', '-')} {v}"
-                   for k, v in options.items() if k != "train_idx")
+    opts = "".join(f" --{k.replace('_', '-')} {_arg(v)}" for k, v in options.items() if k != "train_idx")
     _write_json(tmp / "record.json", dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(),
                                           checkpoint="best.pt", train_epoch_seconds=_epoch_seconds(run_dir),
                                           train_seconds_this_call=round(t1 - t0, 1),
                                           eval_seconds_this_call=round(t2 - t1, 1), **extra,
-                                          command=f"weat-train {method} --protocol {PROTOCOL} --seed {seed}{opts}"))
+                                          command=f"python tools/cpu_grid.py --job {method} {seed} {tag}" if "train_idx" in options
+                                          else f"weat-train {method} --protocol {PROTOCOL} --seed {seed}{opts}"))
     shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
     return out
 
@@ -160,7 +204,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
     if a.job:
-        print(run_notebook(a.job[1]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack, *a.job[2:])); return 0
+        print(run_notebook(a.job[1], late=a.job[2:] == ["late"]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack, *a.job[2:])); return 0
     todo = [j for j in queue() if not done(j)]
     if a.times:
         t = times()
@@ -170,11 +214,11 @@ def main(argv=None):
         print(f"median run {per / 60:.1f} min; {runs_left} runs left: about {runs_left * per / a.jobs / 3600:.1f} h at {a.jobs} at a time")
         return 0
     if a.list:
-        for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) + (' ' + j[2] if j[2] else '') if j[0] != 'notebook' else j[1]}: {'to do' if j in todo else 'done'}")
+        for j in queue(): print(f"{j[0]:12s} {'seed ' + str(j[1]) + (' ' + j[2] if j[2] else '') if j[0] != 'notebook' else ' '.join(j[1:])}: {'to do' if j in todo else 'done'}")
         return 0
     logs = ROOT / "runs" / "cpu_grid_logs"; logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    stem = lambda j: f"{j[0]}_{j[1]}" if j[0] == "notebook" else f"{j[0]}_s{j[1]}" + (f"_{j[2]}" if j[2] else "")
+    stem = lambda j: "_".join(j) if j[0] == "notebook" else f"{j[0]}_s{j[1]}" + (f"_{j[2]}" if j[2] else "")
     pid_file = lambda j: logs / f"{stem(j)}.pid"
     procs = []
     while todo:

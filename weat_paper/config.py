@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['REQUIRED', 'OPTIONS', 'PROTOCOLS', 'RECORD_KEYS', 'TRAIN_DEFAULTS', 'SCHEMA', 'Option', 'declare', 'option_names',
-           'Config', 'add_protocol', 'method_spec', 'split_options', 'resolve_config', 'protocol_fingerprint',
-           'notebook_settings', 'train_signature', 'cli_parser']
+           'recorded_config', 'Config', 'add_protocol', 'method_spec', 'split_options', 'resolve_config',
+           'protocol_fingerprint', 'notebook_settings', 'train_signature', 'cli_parser']
 
 # %% ../nbs/09_config.ipynb #b2c0e003
 import argparse, hashlib, inspect, json, math
@@ -62,11 +62,12 @@ class Option:
     sweep: bool = True              # a sweep may set it (weat-sweep --set)
     replica: bool = False           # runs that differ only in it are replicas of one variant (the seed)
     named: bool = False             # spelled out in the run folder's name: every run's config.json has held it
+    absent_default: bool = False    # declared after runs were recorded: a config.json without it held its default
     def __post_init__(self):
         if self.protocol is None: object.__setattr__(self, "protocol", self.identity)
-        if not self.identity and (self.protocol or self.fixed or self.named or self.replica):
+        if not self.identity and (self.protocol or self.fixed or self.named or self.replica or self.absent_default):
             raise ValueError(f"option {self.name!r}: only a setting of the run (identity=True) can be part of the protocol, "
-                             f"fixed by a checkpoint, named or a replica")
+                             f"fixed by a checkpoint, named, a replica or absent from older runs")
 
 # %% ../nbs/09_config.ipynb #b2c0e0b2
 @patch
@@ -157,6 +158,9 @@ declare(   # more of the protocol, then what a run measures (not the protocol), 
            "and every epoch after select_after)", kind=int, lo=0, lo_open=True, protocol=False),
     Option("train_idx", None, "train only on these training-split indices (a .npy or .txt file; default: all)", kind="indices",
            fixed=True),
+    Option("batches_per_epoch", None, "SGD steps per epoch: this many full batches, the training split reshuffled as often as they "
+           "need (default: one pass over it); e.g. a subset trained with the whole split's steps", kind=int, lo=0, lo_open=True,
+           fixed=True, absent_default=True),
     Option("amp", False, "fast path (CUDA): bf16 autocast in the training step (changes the numbers: part of the run's identity)",
            kind=bool),
     Option("device", "auto", "auto, cpu, cuda or cuda:N (or a torch.device)", kind=None, identity=False, sweep=False),
@@ -182,7 +186,7 @@ def option_names(**roles):
         if r not in _ROLES: raise ValueError(f"unknown option role {r!r}; valid: {', '.join(_ROLES)}")
     return tuple(k for k, o in OPTIONS.items() if all(getattr(o, r) == v for r, v in roles.items()))
 
-_ROLES = ("identity", "protocol", "fixed", "sweep", "replica", "named")
+_ROLES = ("identity", "protocol", "fixed", "sweep", "replica", "named", "absent_default")
 RECORD_KEYS = {     # the keys of config.json that are not options: what the run recorded about itself
     "overrides": "the options given explicitly whose values differ from the protocol's",
     "schema": "the version of config.json's layout",
@@ -194,6 +198,10 @@ RECORD_KEYS = {     # the keys of config.json that are not options: what the run
 }
 TRAIN_DEFAULTS = {k: OPTIONS[k].default for k in option_names(identity=True) if k != "method"}   # the identity options' defaults
 SCHEMA = 1         # version of config.json's layout: bump when a key changes meaning
+
+def recorded_config(cfg):
+    "A run's config.json settings, each option declared after the file was written (`absent_default`) at its default."
+    return {**{k: OPTIONS[k].default for k in option_names(absent_default=True)}, **cfg}
 
 # %% ../nbs/09_config.ipynb #b2c0e0aa
 class Config(dict):
@@ -281,7 +289,8 @@ add_protocol("cifar10-cpu", dataset="cifar10", arch="stridecnn", epochs=30, step
 def protocol_fingerprint(protocol):
     "A short hash of every setting `protocol` resolves to, for every method (the seed aside): results with other fingerprints were made otherwise."
     check_choice("protocol", protocol, list(PROTOCOLS))
-    cs = {m: {k: v for k, v in resolve_config(m, protocol=protocol).items() if k != "seed"} for m in METHODS}
+    later = lambda k, v: k in OPTIONS and OPTIONS[k].absent_default and v == OPTIONS[k].default     # as before it was declared
+    cs = {m: {k: v for k, v in resolve_config(m, protocol=protocol).items() if k != "seed" and not later(k, v)} for m in METHODS}
     return hashlib.sha1(json.dumps(cs, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 # %% ../nbs/09_config.ipynb #nbset002

@@ -184,16 +184,17 @@ def plot_delta_energy(stats, accuracy, reported=None, linthresh=0.1, title=None)
 
 # %% ../nbs/19_figures.ipynb #a05dbdbd
 def plot_subset_errors(errors):
-    "Fig. 5a / J3–4: test clean and PGD-20 error (%) of the runs trained on each training set."
+    "Fig. 5a / J3–4: test clean and PGD-20 error (%) of the runs trained on each training set (bars: mean ± sd over seeds; dots: seeds)."
     set_style()
     df = errors.melt(id_vars=["subset"], value_vars=["robust_error", "clean_error"], var_name="error", value_name="percent")
     df["error"] = df.error.map({"robust_error": "robust (PGD-20)", "clean_error": "clean"})
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
     for ax, (name, d) in zip(axes, df.groupby("error", sort=False)):
-        sns.barplot(d, x="subset", y="percent", ax=ax, color=sns.color_palette()[0 if name == "clean" else 3])
+        sns.barplot(d, x="subset", y="percent", ax=ax, color=sns.color_palette()[0 if name == "clean" else 3], errorbar="sd")
+        if d.subset.duplicated().any(): sns.stripplot(d, x="subset", y="percent", ax=ax, color="k", size=3, jitter=0.15)
         lo, hi = d.percent.min(), d.percent.max()
         ax.set(title=f"{name} test error", ylabel="error (%)", xlabel="training set", ylim=(max(0, lo - (hi - lo) - 1), hi + (hi - lo) * 0.3 + 0.5))
-        for p, v in zip(ax.patches, d.percent): ax.annotate(f"{v:.1f}", (p.get_x() + p.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        for p, v in zip(ax.patches, d.groupby("subset", sort=False).percent.mean()): ax.annotate(f"{v:.1f}", (p.get_x() + p.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     fig.tight_layout()
     return fig, df
 
@@ -301,12 +302,14 @@ def plot_image_panels(panels, nrow=10, ncols=1, col_labels=None, panel_width=Non
 
 # %% ../nbs/19_figures.ipynb #90c021a3
 def plot_generation_metrics(ours):
-    "Tab. 2b: IS ↑, FID ↓, KID ↓ and LPIPS ↓ per row (initialisation ablation, then classifiers), one panel per metric."
+    "Tab. 2b: IS ↑, FID ↓, KID ↓ and LPIPS ↓ per row (its sections: initialisations, classifiers, friction, real images), one panel per metric."
     set_style()
     fig, axs = plt.subplots(1, 4, figsize=(13, 0.35 * len(ours) + 1.6), sharey=True)
-    lab = (ours.section + ": " + ours.model.astype(str) + " / " + ours.init).tolist()
+    zeta = ours.friction.map(lambda f: f" / ζ {f:g}" if f == f else "") if "friction" in ours else ""
+    lab = (ours.section + ": " + ours.model.astype(str) + " / " + ours.init + zeta).str.replace(" / $", "", regex=True).tolist()
+    colour = {s: f"C{i}" for i, s in enumerate(dict.fromkeys(ours.section))}
     for ax, k in zip(axs, ("IS", "FID", "KID", "LPIPS")):
-        ax.barh(lab, ours[k], color=[f"C{0 if s == 'init' else 1}" for s in ours.section])
+        ax.barh(lab, ours[k], color=[colour[s] for s in ours.section])
         ax.set_title(f"{k} {'↑' if k == 'IS' else '↓'}", fontsize=10); ax.invert_yaxis() if k == "IS" else None
     axs[0].set_ylabel("section: model / initialisation")
     fig.suptitle(f"Tab. 2b — metrics in the feature space of: {ours.backbone.iloc[0]}", fontsize=9)

@@ -65,7 +65,7 @@ def footprint_summary(table):
 
 # %% ../nbs/06_footprint.ipynb #1ae6cb5d
 def energy_vs_steps(model, x, y, steps=(0, 1, 2, 3, 5, 10, 20), loss="ce", eps=8/255, alpha=2/255, batch_size=250, seed=0):
-    "Mean and std of E(x*) and E(x*,y), and robust accuracy, after each number of PGD (`ce`) or TRADES-KL (`kl`) steps."
+    "Mean and std of E(x*) and E(x*,y), robust accuracy and the mean fall E(x) - E(x*) (with its standard error) after each number of PGD (`ce`) or TRADES-KL (`kl`) steps."
     check_choice("attack loss", loss, ("ce", "kl"))
     steps = [steps] if isinstance(steps, int) else list(steps)
     for k in steps: check_range("steps", k, 0, integer=True)
@@ -74,6 +74,8 @@ def energy_vs_steps(model, x, y, steps=(0, 1, 2, 3, 5, 10, 20), loss="ce", eps=8
     for k in steps:
         opts = {"steps": k, "alpha": alpha, "random_start": k > 0}     # 0 steps: the natural images, no random start
         t = energy_under_attack(model, x, y, attacks=attack, eps=eps, batch_size=batch_size, seed=seed, options={attack: opts})
+        fall = t.E_x - t.E_x_adv
         rows.append({"steps": k, "loss": loss, "E_x_mean": t.E_x_adv.mean(), "E_x_std": t.E_x_adv.std(),
-                     "E_xy_mean": t.E_xy_adv.mean(), "E_xy_std": t.E_xy_adv.std(), "robust_acc": t.robust.mean()})
+                     "E_xy_mean": t.E_xy_adv.mean(), "E_xy_std": t.E_xy_adv.std(), "robust_acc": t.robust.mean(),
+                     "dE_x_mean": fall.mean(), "dE_x_se": fall.std() / len(t) ** 0.5, "n": len(t)})
     return pd.DataFrame(rows)

@@ -215,6 +215,17 @@ def _pairs(n, n_ref, gen_labels, ref_labels, seed):
     return idx
 
 # %% ../nbs/15_gen_metrics.ipynb #291c618c
+_REFERENCE = []     # [(feature_model, reference, their tensors' versions, features)] of the last call
+
+def _reference_features(model, reference, batch_size):
+    "The classifier features of `reference`, reused when the same model (weights unchanged) scores the same tensor again."
+    ver = (reference._version, *(p._version for p in model.parameters()))     # in-place changes bump a tensor's version
+    for m, r, v, f in _REFERENCE:
+        if m is model and r is reference and v == ver: return f
+    f, _ = classifier_features(model, reference, batch_size)
+    _REFERENCE[:] = [(model, reference, ver, f)]
+    return f
+
 def generation_metrics(generated, reference, backbone="classifier", feature_model=None, gen_labels=None,
                        ref_labels=None, inception_weights=None, alexnet_weights=None, splits=10, kid_subsets=100,
                        kid_subset_size=1000, batch_size=500, device="auto", reference_cache=None, seed=0):
@@ -234,7 +245,7 @@ def generation_metrics(generated, reference, backbone="classifier", feature_mode
         for imgs, what in ((generated, "the generated images"), (reference, "the reference images")):
             p = next(feature_model.parameters()); check_model_fits(feature_model, imgs[:1].to(p.device, p.dtype), what=what)
     fg, zg = classifier_features(feature_model, generated, batch_size)
-    fr, _ = classifier_features(feature_model, reference, batch_size)
+    fr = _reference_features(feature_model, reference, batch_size)
     is_m, is_s = inception_score(zg, splits)
     kid_m, kid_s = kid_from_features(fg, fr, kid_subsets, kid_subset_size, seed)
     return {"IS": is_m, "IS_std": is_s, "FID": fid_from_features(fg, fr), "KID": kid_m, "KID_std": kid_s,

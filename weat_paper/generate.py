@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['INITS', 'PRESETS', 'NOISE', 'DEFAULT_RUNS', 'ClassPCA', 'truncate_pca', 'fit_class_pca', 'pca_init', 'gaussian_init',
            'random_init', 'sgld_sample', 'sample_images', 'mean_joint_energy', 'class_accuracy', 'method_run',
-           'get_classifier', 'pca_sigma', 'generation_settings', 'class_pca', 'sgld_energy_frame']
+           'method_checkpoint', 'get_classifier', 'pca_sigma', 'generation_settings', 'class_pca', 'sgld_energy_frame']
 
 # %% ../nbs/14_generate.ipynb #1f6d8a00
 import math
@@ -246,30 +246,55 @@ DEFAULT_RUNS = {"sat": _DIGITS_AT, "trades": _DIGITS_AT, "mart": _DIGITS_AT, "we
                 "weat_nat": _DIGITS_AT, "mail_trades": _DIGITS_AT,
                 "standard": dict(epochs=6, batch_size=64, eval_steps=1, track_n=32, n_per_class=None)}
 
+def _run_options(method, protocol="quick", dataset=None, seed=0, **train_kw):
+    "The `train` options of `method_run`'s run: under 'quick' the default run (`DEFAULT_RUNS` on the digits), else the protocol's."
+    if protocol in (None, "quick"):
+        dataset = dataset or "digits"
+        return {**(DEFAULT_RUNS.get(method, {}) if dataset == "digits" else {}), **train_kw, "dataset": dataset, "seed": seed}
+    from weat_paper.config import notebook_settings
+    return {**notebook_settings(protocol, {}, method=method, dataset=dataset), "seed": seed, **train_kw}
+
 def method_run(method, protocol="quick", dataset=None, seed=0, device="auto", progress=True, **train_kw):
     """The run directory a generation notebook samples from for training method `method`, trained or (finished) reused:
     under 'quick' its default run (`DEFAULT_RUNS` on the digits, the paper's settings on another `dataset`), under a
     named protocol that protocol's run of `seed` -- the one `weat-train METHOD --protocol P --seed S` makes."""
     from weat_paper.train import train
-    if protocol in (None, "quick"):
-        dataset = dataset or "digits"
-        kw = {**(DEFAULT_RUNS.get(method, {}) if dataset == "digits" else {}), **train_kw}
-        return train(method, dataset=dataset, seed=seed, device=device, progress=progress, **kw)
-    from weat_paper.config import notebook_settings
-    return train(method, **notebook_settings(protocol, {}, method=method, dataset=dataset), seed=seed, device=device,
-                 progress=progress, **train_kw)
+    return train(method, **_run_options(method, protocol, dataset, seed, **train_kw), device=device, progress=progress)
+
+
+# %% ../nbs/14_generate.ipynb #mck00002
+def _shipped_for(method, protocol, seed, config, runtime):
+    "The checkpoint shipped for `method` under `protocol` when it is the run asked for (seed 0, the protocol's own settings), else None."
+    if protocol in (None, "quick") or seed != 0 or config["overrides"] or runtime["out_dir"]: return None
+    from weat_paper.zoo import shipped_checkpoint
+    try: return shipped_checkpoint(f"{protocol}:{method}")
+    except FileNotFoundError: return None
+
+def method_checkpoint(method, protocol="quick", dataset=None, seed=0, device="auto", progress=True, **train_kw):
+    "The checkpoint a notebook loads for `method`: its finished run's best.pt, else the shipped one (`_shipped_for`), else a trained run's."
+    from weat_paper.config import split_options
+    from weat_paper.runs import run_dir_for, is_finished
+    c, rt = split_options(method, **_run_options(method, protocol, dataset, seed, **train_kw))
+    run = Path(rt["out_dir"] or run_dir_for(c))
+    shipped = None if is_finished(run) else _shipped_for(method, protocol, seed, c, rt)
+    if shipped is not None:
+        print(f"{method}: the shipped checkpoint {shipped.relative_to(shipped.parents[2])} (seed 0 of protocol {protocol}; "
+              f"no finished run in {run})")
+        return shipped
+    print(f"{method}: {'the finished run' if is_finished(run) else 'training the run'} {run} (best.pt)")
+    return Path(method_run(method, protocol, dataset, seed=seed, device=device, progress=progress, **train_kw)) / "best.pt"
+
 
 # %% ../nbs/14_generate.ipynb #5bef8cc6
 def get_classifier(spec="sat", dataset="digits", threat_model="Linf", zoo_dataset="cifar10", device="auto", progress=True,
                    protocol="quick", seed=0, **train_kw):
-    "A classifier in eval mode: a method name trains/reuses its run (`method_run` under `protocol`); else a run dir, checkpoint or RobustBench name."
+    "A classifier in eval mode: a method name loads `method_checkpoint` under `protocol`; else a run dir, checkpoint or RobustBench name."
     from weat_paper.losses import METHODS
     from weat_paper.utils import get_device
     dev = get_device(device)
     if isinstance(spec, str) and spec in METHODS:
         from weat_paper.models import load_model
-        run = method_run(spec, protocol, dataset, seed=seed, device=dev, progress=progress, **train_kw)
-        return load_model(Path(run) / "best.pt", map_location=dev)
+        return load_model(method_checkpoint(spec, protocol, dataset, seed=seed, device=dev, progress=progress, **train_kw), map_location=dev)
     from weat_paper.zoo import load_classifier
     return load_classifier(spec, dataset=zoo_dataset, threat_model=threat_model, device=dev)
 

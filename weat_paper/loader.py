@@ -35,8 +35,10 @@ def default_augment(data):
 # %% ../nbs/03a_loader.ipynb #1c19d84c
 class DeviceLoader:
     "Shuffled batches of an `ImageSet` kept whole on `device`, with optional on-device crop+flip augmentation."
-    def __init__(self, data, batch_size=128, shuffle=True, augment=False, seed=0, device="cpu", drop_last=False):
+    def __init__(self, data, batch_size=128, shuffle=True, augment=False, seed=0, device="cpu", drop_last=False, n_batches=None):
         check_range("batch_size", batch_size, 0, lo_open=True, integer=True)
+        if n_batches is not None: check_range("n_batches", n_batches, 0, lo_open=True, integer=True)
+        self.n_batches = n_batches
         self.device = get_device(device)
         self.x, self.y = data.x.to(self.device), data.y.to(self.device)
         self.bs, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
@@ -44,10 +46,13 @@ class DeviceLoader:
         self.g = torch.Generator().manual_seed(seed)
     def __len__(self):
         n = len(self.y)
+        if self.n_batches is not None: return self.n_batches
         return n // self.bs if self.drop_last else math.ceil(n / self.bs)
     def __iter__(self):
         n = len(self.y)
-        order = torch.randperm(n, generator=self.g).to(self.device) if self.shuffle else torch.arange(n, device=self.device)
+        perm = lambda: torch.randperm(n, generator=self.g).to(self.device) if self.shuffle else torch.arange(n, device=self.device)
+        passes = 1 if self.n_batches is None else math.ceil(self.n_batches * self.bs / n)     # n_batches full batches
+        order = torch.cat([perm() for _ in range(passes)])
         for i in range(len(self)):
             idx = order[i * self.bs:(i + 1) * self.bs]
             x = self.x[idx]

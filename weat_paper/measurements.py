@@ -8,9 +8,9 @@ __all__ = ['WARMUP', 'TAB1A', 'TAB1C']
 # %% ../nbs/22a_measurements.ipynb #ms000003
 import math
 import numpy as np
-import pandas as pd
 from scipy import stats
-from .verdicts import (Measure, NotMeasured, _compound, _has, one_sample, sample_count, welch, welch_summary)
+from .verdicts import (CHECKPOINT_POLICY, Measure, NotMeasured, SCALE_PROTOCOL, _compound, _has, one_sample,
+                                 sample_count, welch, welch_summary)
 
 # %% ../nbs/22a_measurements.ipynb #cl000011
 def _shift_claim(r, attacks, e="E_x", sign=1):
@@ -39,8 +39,14 @@ def _trades_attack(r):
                      "one natural model (seed 0)", f"{len(both)} test images")
 
 # %% ../nbs/22a_measurements.ipynb #cl0cl012
-def _fig1a(r):
-    return r("fig1a_energy_vs_pgd_steps", need=_has("steps", "loss", "E_x_mean", "E_x_std", "E_xy_std", "robust_acc"))
+def _fig1a(r, every_model=False):
+    "The Fig. 1a CSV: the protocol's own natural model's rows (its one-model claims), or `every_model` (Fig. 1a's depths)."
+    df = r("fig1a_energy_vs_pgd_steps", need=_has("steps", "loss", "E_x_mean", "E_x_std", "E_xy_std", "robust_acc"))
+    if every_model or "model" not in df or df.model.nunique() == 1: return df
+    from weat_paper.config import resolve_config
+    arch = resolve_config("standard", protocol=SCALE_PROTOCOL[r.scale])["arch"]
+    if not (df.model == arch).any(): raise NotMeasured(f"the Fig. 1a CSV has no rows of the protocol's model {arch}")
+    return df[df.model == arch]
 
 def _pgd_steps(r):
     df = _fig1a(r); df = df[df["loss"] == "ce"].sort_values("steps")
@@ -52,12 +58,18 @@ def _pgd_steps(r):
                    f"{n} test images" if n else "unknown")
 
 def _depth(r):
-    df = _fig1a(r)
-    if "depth" not in df or df.model.nunique() < 3:
-        raise NotMeasured(f"needs natural models of three depths; the Fig. 1a CSV has {df.model.nunique()} ({', '.join(sorted(df.model.unique()))})")
-    d = df[df["loss"] == "ce"].sort_values("steps").groupby("model").agg(depth=("depth", "first"), bend=("E_x_mean", lambda v: v.iloc[0] - v.iloc[-1]))
-    rho = stats.spearmanr(d.depth, d.bend)[0]
-    return _rank_measure(-rho, len(d), f"Spearman ρ(depth, fall of E(x*) over the PGD steps) = {rho:+.2f}", "natural models, seed 0", "test images of Fig. 1a")
+    "The mean fall E(x) - E(x*) after the most PGD steps: the shallowest model's minus the deepest's (positive: deeper bends less)."
+    df = _fig1a(r, every_model=True)
+    if not {"depth", "dE_x_mean", "dE_x_se", "n"} <= set(df) or df.depth.nunique() < 3:
+        raise NotMeasured(f"needs natural models of three depths with each image's fall; the Fig. 1a CSV has "
+                          f"{df.depth.nunique() if 'depth' in df else df.model.nunique()} ({', '.join(sorted(df.model.unique()))})")
+    d = df[(df["loss"] == "ce") & (df.steps == df.steps.max())].dropna(subset=["depth"]).sort_values("depth")
+    a, b = d.iloc[0], d.iloc[-1]
+    falls = ", ".join(f"{x.model} ({x.depth:.0f} conv.) {x.dE_x_mean:.2f} ± {x.dE_x_se:.2f}" for x in d.itertuples())
+    return Measure(a.dE_x_mean - b.dE_x_mean, math.hypot(a.dE_x_se, b.dE_x_se), math.inf,
+                   f"mean fall E(x) − E(x*) after {int(a.steps)} PGD steps: {falls}; effect shallowest − deepest",
+                   "standard error over images, the two models' added as if independent (the same images: conservative "
+                   "when their falls correlate)", "natural models, seed 0", f"{int(a.n)} test images")
 
 def _fig_h(r):
     df = _fig1a(r); df = df[df.steps == df.steps.max()].set_index("loss")
@@ -178,44 +190,43 @@ def _tab2a(r):
     return _compound(parts, "|ΔE(x)|, training images, last epoch, mean over seeds: " + ", ".join(f"{m} {v:.3f}" for m, v in g.mean().items()),
                      "Welch over seeds", f"seeds per method: {g.count().min()}–{g.count().max()}", "tracked training images")
 
-def _zoo(r):
-    try:
-        acc = r("table1a_seeds", need=_has("run", "metric", "accuracy")); cur = r("training_curves_seeds", need=_has("test_dE_x", "selected"))
-        g = cur[cur.selected].groupby(["method", "seed"]).test_dE_x.first().abs()
-        a = acc[acc.metric == "pgd20"].groupby(["method", "seed"]).accuracy.first()
-        m = pd.DataFrame(dict(acc=a, gap=g)).dropna()
-        what, seeds, images = "models (method × seed) of the grid", "every grid run", "PGD-20 on 10,000 test images; ΔE(x) on the tracked test images at the selected epoch"
-    except NotMeasured:
-        df = r("fig4_zoo_energy", need=_has("model", "robust_acc", "energy", "delta"))
-        d = df[df.energy.str.contains("E(x)", regex=False) & ~df.energy.str.contains("y", regex=False)]
-        m = d.groupby("model").agg(acc=("robust_acc", "first"), gap=("delta", lambda v: np.median(np.abs(v))))
-        what, seeds, images = "models", "seed 0 of each", "the Fig. 4 test images"
+def _zoo(r, n_perm=2000):
+    """Fig. 4's models (CPU scale: every method's seed 0, natural and SAT seeds 1-2, SAT at eps 2/255 and 4/255, seeds 0-2),
+    each attacked alike: -Spearman rho(PGD accuracy, median |dE(x)| over the images); its noise, rho's spread when the
+    accuracies are shuffled among the models (a permutation test: the interval excludes zero when rho is beyond 1.96 of it)."""
+    df = r("fig4_zoo_energy", need=_has("model", "robust_acc", "energy", "delta"))
+    d = df[df.energy.str.contains("E(x)", regex=False) & ~df.energy.str.contains("y", regex=False)]
+    m = d.groupby("model").agg(acc=("robust_acc", "first"), gap=("delta", lambda v: np.median(np.abs(v))), n=("delta", "size"))
     if len(m) < 4: raise NotMeasured(f"needs at least 4 models, {len(m)} so far")
     rho = stats.spearmanr(m.acc, m.gap)[0]
-    return _rank_measure(-rho, len(m), f"Spearman ρ(robust accuracy, |ΔE(x)|) = {rho:+.2f} ({what})", seeds, images)
+    rng = np.random.default_rng(0)
+    null = np.array([stats.spearmanr(rng.permutation(m.acc.to_numpy()), m.gap)[0] for _ in range(n_perm)])
+    ends = m.sort_values("acc").iloc[[0, -1]]
+    return Measure(-rho, float(null.std(ddof=1)), math.inf,
+                   f"Spearman ρ(PGD-20 accuracy, median |ΔE(x)|) = {rho:+.2f} over {len(m)} models (PGD accuracy {m.acc.min():.1f}–"
+                   f"{m.acc.max():.1f}%; median |ΔE(x)| {ends.gap.iloc[0]:.3f} at the least robust, {ends.gap.iloc[-1]:.3f} at the most); effect −ρ",
+                   f"permutation: ρ's standard deviation with the accuracies shuffled among the models ({n_perm} shuffles)", ", ".join(sorted(m.index)), f"{int(m.n.iloc[0])} test images, the same for every model")
 
 
 # %% ../nbs/22a_measurements.ipynb #cl000012
 def _fig5a(r):
-    df = r("fig5a_energy_subsets", need=_has("subset", "robust_error"))
-    e = df.set_index("subset").robust_error
-    n = sample_count(df.robust_error, scale=100)
-    se = lambda a, b: 100 * math.sqrt((e[a] / 100 * (1 - e[a] / 100) + e[b] / 100 * (1 - e[b] / 100)) / n) if n else math.nan
-    names = {"full": "all", "I": "without incorrect", "C": "without random correct", "H": "without high-energy correct", "L": "without low-energy"}
-    text = "robust test error (%): " + ", ".join(f"{names.get(k, k)} {v:.1f}" for k, v in e.items())
-    return e, se, text, n
+    "Fig. 5a's per-seed rows: {training set: its retrainings' PGD-20 errors by seed}, a summary, the test images."
+    df = r("fig5a_energy_subsets", need=_has("subset", "seed", "robust_error", "n_test"))
+    by = {s: g.sort_values("seed") for s, g in df.groupby("subset", sort=False)}
+    text = "PGD-20 test error (%, mean over seeds): " + ", ".join(f"{s} {g.robust_error.mean():.1f}" for s, g in by.items())
+    return by, text, int(df.n_test.min())
 
-def _energy_subsets(r):
-    e, se, text, n = _fig5a(r)
-    if not {"H", "C"} <= set(e.index): raise NotMeasured("the Fig. 5a CSV lacks the H or C subset")
-    return Measure(e["H"] - e["C"], se("H", "C"), math.inf, text + "; effect H − C",
-                   f"binomial standard error on n ≥ {n} images (one model per subset)", "one model per subset", f"{n} test images")
+def _subsets_versus(r, a, b):
+    "Welch over the retraining seeds: robust error of training set `a` minus that of `b` (the paper: positive)."
+    by, text, n = _fig5a(r)
+    if not {a, b} <= set(by): raise NotMeasured(f"the Fig. 5a CSV lacks training set {a if a not in by else b}")
+    m = Measure(*welch(by[a].robust_error, by[b].robust_error), text + f"; effect {a} − {b}", "Welch over retraining seeds",
+                "; ".join(f"{s}: {_seeds(by[s].seed.tolist())}" for s in (a, b)), f"{n:,} test images (PGD-20, ε = 8/255)")
+    m.checkpoint = "the ranking SAT model (seed 0) and every retraining: " + CHECKPOINT_POLICY[r.scale]
+    return m
 
-def _low_energy_less(r):
-    e, se, text, n = _fig5a(r)
-    if not {"H", "L"} <= set(e.index): raise NotMeasured("the Fig. 5a CSV lacks the H or L subset")
-    return Measure(e["H"] - e["L"], se("H", "L"), math.inf, text + "; effect H − L",
-                   f"binomial standard error on n ≥ {n} images (one model per subset)", "one model per subset", f"{n} test images")
+def _energy_subsets(r): return _subsets_versus(r, "H", "R")
+def _low_energy_less(r): return _subsets_versus(r, "H", "L")
 
 def _pm_energy(r, n_boot=200):
     df = r("fig5bc_pm_energy", need=_has("PM", "E(x,y)", "E(x)"))
@@ -275,16 +286,22 @@ def _sgld_to_mean(r):
 # %% ../nbs/22a_measurements.ipynb #cl0cl15s
 def _tab2b(r, section, rows):
     df = r("table2b_generation", need=_has("section", "init", "model", "IS", "IS_std"))
-    d = df[df.section == section].set_index("init" if section == "init" else "model")
+    d = df[df.section == section]
+    d = d.set_index(d.init if section == "init" else "friction " + d.friction.map("{:g}".format) if section == "momentum" else d.model)
     missing = [k for k in rows if k not in d.index]
     if missing: raise NotMeasured(f"Tab. 2b's {section} section lacks {', '.join(missing)}")
     return d
 
+def _real(r):
+    "The real images' IS beside the generated ones' (Tab. 2b's `real` row, in the same feature space), in words."
+    df = r("table2b_generation", need=_has("section", "IS"))
+    return "".join(f"; real test images {x.IS:.2f}" for x in df[df.section == "real"].itertuples())
+
 def _pca_init(r):
     d = _tab2b(r, "init", ("pca", "gaussian", "random"))
     parts = [(d.IS["pca"] - d.IS[o], math.hypot(d.IS_std["pca"], d.IS_std[o]), math.inf, f"pca − {o}") for o in ("gaussian", "random")]
-    return _compound(parts, "IS: " + ", ".join(f"{k} {d.IS[k]:.2f}" for k in ("random", "gaussian", "pca")), "IS split std (conservative)",
-                     "one SAT model (seed 0)", "the table's generated images")
+    return _compound(parts, "IS: " + ", ".join(f"{k} {d.IS[k]:.2f}" for k in ("random", "gaussian", "pca")) + _real(r), "IS split std (conservative)",
+                     f"one {d.model.iloc[0]} model (seed 0), preset {d.preset.iloc[0]}", "the table's generated images")
 
 def _tab2b_ranking(r):
     d = _tab2b(r, "classifier", ("mart", "sat", "trades"))
@@ -296,7 +313,8 @@ def _momentum(r):
     try: d = _tab2b(r, "momentum", ("friction 0.8", "friction 0"))
     except NotMeasured: raise NotMeasured("needs SGLD with friction 0 beside 0.8 on the same model and initialisation; Tab. 2b's CSV has no such rows")
     return Measure(d.IS["friction 0.8"] - d.IS["friction 0"], math.hypot(d.IS_std["friction 0.8"], d.IS_std["friction 0"]), math.inf,
-                   f"IS with friction 0.8 {d.IS['friction 0.8']:.2f}, friction 0 {d.IS['friction 0']:.2f}", "IS split std (conservative)", "seed 0", "the table's generated images")
+                   f"IS with friction 0.8 {d.IS['friction 0.8']:.2f}, friction 0 {d.IS['friction 0']:.2f}" + _real(r), "IS split std (conservative)",
+                   f"one {d.model.iloc[0]} model (seed 0), PCA init, preset {d.preset.iloc[0]}", "the table's generated images")
 
 def _l2(r):
     raise NotMeasured("not measurable here: the package trains ℓ∞ models only (no ℓ2 adversarial training)")

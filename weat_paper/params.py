@@ -16,7 +16,7 @@ _INTS = {  # integer parameters (or lists of them) and their smallest allowed va
                      "epochs_shown", "class_id", "classes", "cpu_threads"), 0),
     **dict.fromkeys(("epochs", "n", "n_autoattack", "n_test", "n_test_per_class", "n_points", "n_samples", "k",
                      "batch_size", "kid_subsets", "splits"), 1), "kid_subset_size": 2}
-_UNIT = ("eps", "alpha", "retained_variance", "retained_variances")          # in [0, 1]
+_UNIT = ("eps", "alpha", "retained_variance", "retained_variances", "frictions")          # in [0, 1]
 _POSITIVE = ("sigma", "sigmas")
 
 def _choices():
@@ -28,10 +28,12 @@ def _choices():
     from weat_paper.gen_metrics import BACKBONES
     from weat_paper.models import ARCHS
     from weat_paper.config import PROTOCOLS
+    from weat_paper.zoo import CPU_FIG4_MODELS
     return {"method": METHODS, "methods": METHODS, "attack": ATTACKS, "attacks": ATTACKS, "autoattack_attacks": AA_STANDARD,
             "losses": ("ce", "kl"), "preset": PRESETS, "default_preset": PRESETS, "presets": PRESETS, "inits": INITS,
             "backbone": BACKBONES, "threat_model": ("Linf", "L2"), "split": ("train", "test"), "on": ("adv", "nat"),
-            "energy_col": ("E_x", "E_xy"), "protocol": PROTOCOLS, "arch": ARCHS, "archs": ARCHS}
+            "energy_col": ("E_x", "E_xy"), "protocol": PROTOCOLS, "arch": ARCHS, "archs": ARCHS,
+            "cpu_models": CPU_FIG4_MODELS}
 
 # %% ../nbs/17a_parameters.ipynb #19715694
 _TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": (list, tuple), "dict": dict}

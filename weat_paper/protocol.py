@@ -8,7 +8,7 @@ __all__ = ['PAPER_DATASETS', 'NOT_PROTOCOL', 'PAPER_GENERATION', 'paper_settings
 # %% ../nbs/11_protocol.ipynb #28cfb5c4
 import json, math
 from pathlib import Path
-from .config import OPTIONS, RECORD_KEYS, option_names, resolve_config
+from .config import OPTIONS, RECORD_KEYS, option_names, recorded_config, resolve_config
 from .utils import check_choice
 
 # %% ../nbs/11_protocol.ipynb #f85c7b27
@@ -53,6 +53,7 @@ def protocol_diff(run):
     c = _config(run)
     if "method" not in c:     # a generation config: a table notebook's parameters
         return [f"{k}={_fmt(c[k])}" for k, v in PAPER_GENERATION.items() if k in c and not _same(c[k], v)]
+    c = recorded_config(c)    # options declared since the run was written: at their defaults
     if "val" not in c and "val_frac" in c: c["val"] = f"heldout:{c['val_frac']:g}" if c["val_frac"] else "none"
     ds = c.get("dataset", "digits")
     out, given = ([] if ds in PAPER_DATASETS else [f"dataset={ds}"]), {"dataset": ds}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .config import Config, RECORD_KEYS, option_names, resolve_config
+from .config import Config, RECORD_KEYS, option_names, recorded_config, resolve_config
 from .data import get_dataset
 from .validation import train_val_split, validation_split
 from .models import load_model, load_checkpoint
@@ -129,6 +129,7 @@ def _check_config(run_dir, c, force=False):
     run_dir = Path(run_dir)
     old = check_run_folder(run_dir)
     if not old: return []
+    old = recorded_config(old)          # options declared since the run was written: their defaults
     keys = [k for k in dict.fromkeys([*c, *old]) if k not in _NOT_SETTINGS]         # all keys, not only the shared ones
     diff = [k for k in keys if json.dumps(old.get(k, "<absent>")) != json.dumps(c.get(k, "<absent>"))]
     what = ", ".join(f"{k}={old.get(k, '<absent>')!r} (now {c.get(k, '<absent>')!r})" for k in diff)

@@ -130,7 +130,7 @@ def _build(L):
         L.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(L.model)
     L.params = [p for p in L.model.parameters()]
     L.fmodel = fast_model(L.model, L.rt["channels_last"], L.rt["compile"])    # the same weights; evaluation and the tracker use `model`
-    L.loader = DeviceLoader(L.tr, c.batch_size, shuffle=True, augment=c.augment, seed=c.seed, device=dev)
+    L.loader = DeviceLoader(L.tr, c.batch_size, shuffle=True, augment=c.augment, seed=c.seed, device=dev, n_batches=c.batches_per_epoch)
     L.opt = torch.optim.SGD(L.params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     steps = c.epochs * len(L.loader)
     if c.pct_start * steps == 1:     # OneCycleLR divides by the warm-up's length minus one

@@ -86,18 +86,23 @@ def check_val(val):
         check_choice("val", val, VAL)
     kind, _, arg = val.partition(":")
     if kind == "heldout":
+        arg, _, own = arg.partition(":")
         try: frac = float(arg)
         except ValueError: raise ValueError(f"val {val!r}: the held-out fraction must be a number, e.g. heldout:0.1") from None
         check_range("held-out fraction", frac, 0, 1, lo_open=True)
-        return f"heldout:{frac:g}"
+        if own and not (own.isdigit() and int(own) < 2**32):
+            raise ValueError(f"val {val!r}: the held-out part's own seed must be a non-negative integer, e.g. heldout:0.1:0")
+        return f"heldout:{frac:g}" + (f":{int(own)}" if own else "")
     return val
 
 def validation_split(data, val="synthetic", val_n=10_000, seed=0, root="data", dataset=None):
-    "(train, validation set) of training split `data` for `val`: 'synthetic[:<path.npz>]', 'heldout:<fraction>' or 'none'."
+    "(train, validation set) of training split `data` for `val`: 'synthetic[:<path.npz>]', 'heldout:<fraction>[:<seed>]' or 'none'."
     val = check_val(val)
     if val == "none": return data, None
     kind, _, arg = val.partition(":")
-    if kind == "heldout": return train_val_split(data, float(arg), seed)
+    if kind == "heldout":
+        frac, _, own = arg.partition(":")
+        return train_val_split(data, float(frac), int(own) if own else seed)
     dataset = dataset or data.name
     path = Path(arg).expanduser() if arg else synthetic_path(dataset, root)
     if not path.is_file():
