@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from weat_paper.claims import ledger, ledger_markdown, ledger_summary, current_fingerprint, SCALES, CLAIMS
+from weat_paper.claims import ledger, ledger_markdown, ledger_summary, SCALES, CLAIMS
+from weat_paper.verdicts import current_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 FIG = ROOT / "figures"

@@ -150,7 +150,7 @@ def site(tmp_path_factory):
 
 
 def pages_of_notebooks():
-    "Each notebook's page, named as nbdev names it (leading number dropped, lower case: 20_benchmark -> benchmark.html)."
+    "Each notebook's page, named as nbdev names it (leading number dropped, lower case: 20a_benchmark -> benchmark.html)."
     from nbdev.doclinks import _nbpath2html
     return {nb.stem: _nbpath2html(nb).name for nb in (ROOT / "nbs").glob("*.ipynb")}
 

@@ -69,8 +69,9 @@ def test_record_command_remakes_its_files(path):
     rec = read_record(path)
     if rec["command"] == LEDGER_COMMAND:
         assert rec["notebook"] == "claims" and rec["parameters"] == {}, rec
-        from weat_paper import claims
-        assert all(f"\"{f}\"" in Path(claims.__file__).read_text() for f in rec["files"]), "write_ledger no longer writes these files"
+        from weat_paper import claims, verdicts          # the ledger, and the grid's tables it rebuilds first
+        code = Path(claims.__file__).read_text() + Path(verdicts.__file__).read_text()
+        assert all(f"\"{f}\"" in code for f in rec["files"]), "write_ledger no longer writes these files"
         fps = set(pd.read_csv(path.parent / rec["files"][0]).protocol_fingerprint)
         assert fps == {rec["protocol_fingerprint"]}, (fps, rec["protocol_fingerprint"])
         return

@@ -17,7 +17,8 @@ CDN_KATEX = re.compile(r"https://cdn\.jsdelivr\.net/npm/katex@[^/\"']+/dist")
 
 # The sidebar follows the paper: the claims ledger first, library notebooks by their number, then the reproduce-a-figure/table pages.
 SECTIONS = [("Foundations", 0, 1), ("Energy", 2, 2), ("Data and models", 3, 4), ("Attacks", 5, 6), ("Losses and training", 7, 12),
-            ("Evaluation", 13, 13), ("Generation", 14, 15), ("Analyses", 16, 17), ("Tools", 18, 99)]
+            ("Evaluation", 13, 13), ("Generation", 14, 15), ("Analyses", 16, 17), ("Tools", 18, 21),
+            ("Measuring the claims", 22, 99)]
 FIRST = ("index", "claims")        # pages at the top of the sidebar, in this order
 
 

@@ -82,7 +82,7 @@ EXTRA = (FIG5A_JOBS[:3] + [("standard", 0, "d2"), ("standard", 0, "d6")] + FIG5A
 
 def notebook_done(name):
     "Whether the notebook's CSV records the current protocol fingerprint."
-    from weat_paper.claims import csv_fingerprint
+    from weat_paper.verdicts import csv_fingerprint
     csv_path = RECORDS.parent / f"{name}.csv"
     return csv_path.exists() and csv_fingerprint(csv_path) == fingerprint()
 
@@ -143,17 +143,6 @@ def _epoch_seconds(run_dir):
     with open(run_dir / "metrics.csv") as f: return round(sum(float(r["seconds"]) for r in csv.DictReader(f)), 1)
 
 
-def _drop_first_images_autoattack(run_dir):
-    """Forget an AutoAttack result taken on the first images of the whole test split (evaluate's n=None with a smaller
-    n_autoattack; recognisable by its pgd20_same_images): the JPEG test split is ordered by class, so those are one class."""
-    from weat_paper.evaluate import eval_path
-    p = eval_path(run_dir)
-    if not p.exists(): return
-    e = json.loads(p.read_text())
-    if "pgd20_same_images" in e.get("results", {}).get("autoattack", {}):
-        del e["results"]["autoattack"]; _write_json(p, e)
-
-
 def _arg(v):
     "A command-line value: a multiple of 1/255 as k/255 (the CLI reads it exactly; a rounded decimal names another run)."
     return f"{round(v * 255)}/255" if isinstance(v, float) and abs(v * 255 - round(v * 255)) < 1e-9 else str(v)
@@ -172,10 +161,8 @@ def run_job(method, seed, n_autoattack, tag=""):
         extra = dict(tag=tag, options={k: v for k, v in options.items() if k != "train_idx"},
                      train_images=len(options["train_idx"]) if "train_idx" in options else None)
     else:
-        _drop_first_images_autoattack(run_dir)
-        evaluate(run_dir, attacks=("clean", "pgd20"), n=None, checkpoint="best.pt", progress=False)      # the whole test split
-        evaluate(run_dir, attacks=("autoattack",), n=n_autoattack, autoattack_attacks=("apgd-ce", "apgd-t"),  # a seeded random subset
-                 checkpoint="best.pt", progress=False)
+        evaluate(run_dir, n=None, n_autoattack=n_autoattack, autoattack_attacks=("apgd-ce", "apgd-t"),   # the whole test split;
+                 checkpoint="best.pt", progress=False)                         # AutoAttack on a seeded random subset of it
         extra = dict(autoattack_images=f"{n_autoattack} drawn at random from the test split (seed 0)")
     t2 = time.time()
     base = EXPERIMENTS if tag else RECORDS

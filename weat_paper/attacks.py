@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ATTACKS', 'TARGETED', 'DEFAULT_STEPS', 'ATTACK_OPTIONS', 'check_images', 'check_labels', 'check_model_fits',
-           'pgd_start', 'pgd', 'random_targets', 'logit_margin', 'cw_l2', 'run_attack']
+           'pgd_start', 'pgd', 'random_targets', 'true_prob', 'max_wrong_prob', 'logit_margin', 'cw_l2', 'run_attack']
 
 # %% ../nbs/05_attacks.ipynb #39532218
 import functools
@@ -13,7 +13,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .energy import energy, joint_energy
 from contextlib import contextmanager
-from .losses import max_wrong_prob
 from .utils import check_choice, check_range, evaluating, progress_bar
 
 # %% ../nbs/05_attacks.ipynb #739419d9
@@ -135,6 +134,15 @@ def random_targets(y, num_classes, seed=0):
     "A random wrong class for each label in `y`, uniform over the other classes, from a generator seeded by `seed`."
     g = torch.Generator().manual_seed(seed)
     return (y + torch.randint(1, num_classes, (len(y),), generator=g).to(y.device)) % num_classes
+
+# %% ../nbs/05_attacks.ipynb #c5cfa7e0
+def true_prob(p, y):
+    "p_y: the probability (or score) of the true class, per sample."
+    return p.gather(-1, y[:, None]).squeeze(-1)
+
+def max_wrong_prob(p, y):
+    "max_{k != y} p_k: the most likely wrong class's probability (any per-class scores, e.g. logits), per sample."
+    return p.masked_fill(F.one_hot(y, p.shape[-1]).bool(), float("-inf")).amax(-1)
 
 # %% ../nbs/05_attacks.ipynb #b0a590e7
 def logit_margin(logits, cls, targeted=False):

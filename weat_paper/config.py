@@ -13,6 +13,7 @@ from dataclasses import dataclass, KW_ONLY
 from fractions import Fraction
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 from .losses import METHODS, default_beta
 from .models import ARCHS
 from .validation import check_val
@@ -67,25 +68,28 @@ class Option:
         if not self.identity and (self.protocol or self.fixed or self.named or self.replica or self.absent_default):
             raise ValueError(f"option {self.name!r}: only a setting of the run (identity=True) can be part of the protocol, "
                              f"fixed by a checkpoint, named, a replica or absent from older runs")
-    def check(self, v):
-        "`v` validated for this option (one-line ValueError naming the valid values) and normalised."
-        if v is None:
-            if self.default is None: return None
-            raise ValueError(f"{self.name} must be given, got None")
-        if isinstance(v, np.generic): v = v.item()
-        if self.kind is None: return v
-        if self.kind == "indices": return _as_indices(v)
-        if self.kind is bool:
-            if not isinstance(v, bool): raise ValueError(f"{self.name} must be True or False, got {v!r}")
-        elif self.kind in (int, float):
-            check_range(self.name, v, self.lo, self.hi, self.lo_open, integer=self.kind is int)
-            if not math.isfinite(v): raise ValueError(f"{self.name} must be a finite number, got {v!r}")
-        elif self.kind is Path:      # '' would be the current folder
-            if not isinstance(v, (str, Path)) or not str(v).strip(): raise ValueError(f"{self.name} must be a path, got {v!r}")
-            return Path(v)
-        elif not isinstance(v, str): raise ValueError(f"{self.name} must be a string, got {v!r}")
-        if self.choices is not None: check_choice(self.name, v, list(self.choices))
-        return self.validate(v) if self.validate is not None else v
+
+# %% ../nbs/09_config.ipynb #b2c0e0b2
+@patch
+def check(self: Option, v):
+    "`v` validated for this option (one-line ValueError naming the valid values) and normalised."
+    if v is None:
+        if self.default is None: return None
+        raise ValueError(f"{self.name} must be given, got None")
+    if isinstance(v, np.generic): v = v.item()
+    if self.kind is None: return v
+    if self.kind == "indices": return _as_indices(v)
+    if self.kind is bool:
+        if not isinstance(v, bool): raise ValueError(f"{self.name} must be True or False, got {v!r}")
+    elif self.kind in (int, float):
+        check_range(self.name, v, self.lo, self.hi, self.lo_open, integer=self.kind is int)
+        if not math.isfinite(v): raise ValueError(f"{self.name} must be a finite number, got {v!r}")
+    elif self.kind is Path:      # '' would be the current folder
+        if not isinstance(v, (str, Path)) or not str(v).strip(): raise ValueError(f"{self.name} must be a path, got {v!r}")
+        return Path(v)
+    elif not isinstance(v, str): raise ValueError(f"{self.name} must be a string, got {v!r}")
+    if self.choices is not None: check_choice(self.name, v, list(self.choices))
+    return self.validate(v) if self.validate is not None else v
 
 # %% ../nbs/09_config.ipynb #b2c0e0a4
 OPTIONS = {}
@@ -106,6 +110,7 @@ def _below_one(name):
 PROTOCOLS = {"quick": {}}   # name -> {option: value or f(config)}, applied before the values a caller gives
 _svhn = lambda c: c["dataset"] == "svhn"
 
+# %% ../nbs/09_config.ipynb #b2c0e0b4
 declare(   # what is trained, on what, and how: the protocol's settings
     Option("method", REQUIRED, "training method (a row of weat_paper.losses.METHODS)", choices=METHODS, protocol=False, fixed=True,
            sweep=False, named=True),

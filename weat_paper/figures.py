@@ -208,6 +208,7 @@ def plot_energy_by_correctness(stats, col="E_x"):
     ax.set(xlabel="", ylabel={"E_x": "E(x)", "E_xy": "E(x,y)"}.get(col, col))
     return fig, df
 
+# %% ../nbs/19_figures.ipynb #a05dbdbs
 def plot_pm_energy(stats, on="adv", max_points=5000, seed=0):
     "Fig. 5b, c: PM against E(x,y) and against E(x) (natural or adversarial points), correlations in the titles."
     check_choice("on", on, ("adv", "nat"))
@@ -336,7 +337,7 @@ def plot_comparison(long, title=None, ours_label="ours", paper_label="paper", sa
     set_style()
     metrics = list(dict.fromkeys(long.metric))
     names = {"clean": "natural", "pgd20": "PGD-20", "autoattack": "AutoAttack"}
-    sub = lambda m: f"{names.get(m, m)}" + (f"\n(first {n_autoattack} test images)" if m == "autoattack" and n_autoattack else "")
+    sub = lambda m: f"{names.get(m, m)}" + (f"\n({n_autoattack} test images at random)" if m == "autoattack" and n_autoattack else "")
     rows = 1 if same_data else 2
     fig, axes = plt.subplots(rows, len(metrics), figsize=(max(3.0, 0.55 * long.row.nunique()) * len(metrics), 3.6 * rows),
                              squeeze=False, sharey="row")

@@ -149,6 +149,25 @@ PRESETS = {    # Tab. E, with the noise scale of the authors' code that produced
 }
 NOISE = ("eq7", "code")
 
+# %% ../nbs/14_generate.ipynb #0382433b
+def _sgld_chain(model, x, yb, steps, step_size, friction, std, gen, track_energy, bar):
+    "One batch's chain from `x` (on the model's device, in its precision): (x_N on the CPU, E(x_n, k) of each step or None)."
+    v = torch.zeros_like(x)
+    track = []
+    for _ in range(steps):
+        with torch.enable_grad():
+            x.requires_grad_(True)
+            logits = model(x)
+            g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
+        if track_energy: track.append((-logits).detach().cpu())
+        v = friction * v - 0.5 * step_size * g
+        noise_t = torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype) * std if std > 0 else 0.
+        x = (x.detach() + v + noise_t).clamp_(0, 1)
+        bar.update(1)
+    if track_energy:
+        with torch.no_grad(): track.append((-model(x)).cpu())
+    return x.detach().cpu(), (torch.stack(track) if track_energy else None)
+
 # %% ../nbs/14_generate.ipynb #0382433c
 def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var=0.001, noise="code",
                 noise_factor=None, track_energy=False, batch_size=1000, seed=None, progress=True):
@@ -170,24 +189,10 @@ def sgld_sample(model, y, x0, steps=150, step_size=0.05, friction=0.8, noise_var
     try:
         with evaluating(model):
             for i in range(0, len(y), batch_size):
-                x = x0[i:i + batch_size].to(dev, dtype).detach()
-                yb = y[i:i + batch_size].to(dev)
-                v = torch.zeros_like(x)
-                track = []
-                for _ in range(steps):
-                    with torch.enable_grad():
-                        x.requires_grad_(True)
-                        logits = model(x)
-                        g, = torch.autograd.grad(joint_energy(logits, yb).sum(), x)
-                    if track_energy: track.append((-logits).detach().cpu())
-                    v = friction * v - 0.5 * step_size * g
-                    noise_t = torch.randn(x.shape, generator=gen, device=dev, dtype=dtype) * std if std > 0 else 0.
-                    x = (x.detach() + v + noise_t).clamp_(0, 1)
-                    bar.update(1)
-                if track_energy:
-                    with torch.no_grad(): track.append((-model(x)).cpu())
-                    energies.append(torch.stack(track))
-                outs.append(x.detach().cpu())
+                x, e = _sgld_chain(model, x0[i:i + batch_size].to(dev, dtype).detach(), y[i:i + batch_size].to(dev), steps,
+                                   step_size, friction, std, gen, track_energy, bar)
+                outs.append(x)
+                if track_energy: energies.append(e)
     finally:
         bar.close()
     x = _finite(torch.cat(outs), "sgld_sample")

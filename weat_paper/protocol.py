@@ -47,6 +47,7 @@ def _config(run):
     if not f.is_file(): raise FileNotFoundError(f"{p} is not a run directory (no config.json) nor a config file")
     return json.loads(f.read_text())
 
+# %% ../nbs/11_protocol.ipynb #3b9dfe9s
 def protocol_diff(run):
     "Every setting of `run` (run dir, Run, config dict) that differs from the paper's protocol, as 'name=value' ([] if none)."
     c = _config(run)

@@ -291,6 +291,7 @@ class Run:
         check_choice("checkpoint", which, ("best", "last"))
         return load_model(self.dir / f"{which}.pt", map_location)
 
+# %% ../nbs/10_runs.ipynb #b010da3s
 def load_run(run_dir):
     "Read the run directory `run_dir` (config, metrics, status, energies); a `Run` is returned as it is."
     if isinstance(run_dir, Run): return run_dir

@@ -190,6 +190,7 @@ class _DefaultsShown(argparse.HelpFormatter):
         if "(default" in h or d in (None, False, [], argparse.SUPPRESS) or not action.option_strings: return h
         return h + " (default: %(default)s)"
 
+# %% ../nbs/18b_sweep.ipynb #75b0d6fs
 def parse_args(argv=None):
     "The arguments of `weat-sweep`."
     p = argparse.ArgumentParser("weat-sweep", formatter_class=_DefaultsShown, description="Train and evaluate a grid of runs (methods x seeds, or a paper "
@@ -210,7 +211,7 @@ def parse_args(argv=None):
     e = p.add_argument_group("evaluation (after training, in the same job)")
     e.add_argument("--attacks", nargs="*", default=list(ATTACKS), help=f"of {', '.join(ATTACKS)}; 'none' to skip evaluation")
     e.add_argument("--n", type=int, default=None, help="test images for clean and PGD-20 (default: all)")
-    e.add_argument("--n-autoattack", type=int, default=None, help="test images for AutoAttack (default: --n)")
+    e.add_argument("--n-autoattack", type=int, default=None, help="test images for AutoAttack: the first of the same seeded permutation (default: --n)")
     e.add_argument("--aa-attacks", nargs="+", default=list(AA_STANDARD), help="AutoAttack's attacks (default: the standard four)")
     e.add_argument("--checkpoint", default="best.pt", help="the checkpoint evaluated: best.pt (the model selection) or last.pt")
     e.add_argument("--root", default=None, help="data folder (default <project root>/data)")

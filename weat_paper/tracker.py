@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.basics import patch
 from .energy import energy, joint_energy
 from .utils import evaluating, rank_world, shard, gather_shards
 
@@ -63,57 +64,63 @@ class EnergyTracker:
         self.window, self.drop, self.min_drop, self.skip = window, drop, min_drop, skip
         self.history, self.onset = [], None
 
-    def measure(self, model, epoch, bar=None):
-        "Per-sample energies of every subset at `epoch`: {subset: {array name: array}}; `bar` (a `progress_bar`) advances by each chunk's points. Under DDP each rank attacks its shard of every chunk (from its slice of the chunk's `start(x)`, the random start one process draws) and the energies are gathered."
-        dev = next(model.parameters()).device
-        devices = [dev] if dev.type == "cuda" else []
-        rank, world = rank_world()
-        out = {}
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed * 100003 + epoch)
-            for name, (x, y) in self.subsets.items():
-                x, y = x.to(dev), y.to(dev)
-                parts = []
-                for i in range(0, len(y), self.batch_size):
-                    xb, yb = x[i:i + self.batch_size], y[i:i + self.batch_size]
-                    kw = {"start": shard(self.start(xb), rank, world)} if self.start is not None else {}
-                    xs, ys = shard(xb, rank, world), shard(yb, rank, world)
-                    e = energies(model, xs, ys, self.attack(model, xs, ys, **kw), self.batch_size, numpy=False)
-                    parts.append(gather_shards(torch.stack([e[k] for k in _ENERGIES], 1), len(yb)))
-                    if bar is not None: bar.update(len(yb))
-                e = torch.cat(parts).cpu().numpy()
-                out[name] = dict({k: e[:, j] for j, k in enumerate(_ENERGIES)}, y=y.cpu().numpy())
-        return out
-
-    def __call__(self, model, epoch, write=True, bar=None):
-        "Measure at `epoch` (advancing `bar`), save the arrays (when `write`), return the flat summary {'train_dE_x': ..., ...}."
-        arrays, row = self.measure(model, epoch, bar), {}
-        for name, a in arrays.items():
-            d = dict(a, dE_x=a["E_x"] - a["E_adv"], dE_xy=a["E_xy"] - a["E_adv_y"])
-            row.update({f"{name}_{k}": float(np.mean(d[k])) for k in _SUMMARY})
-            if write and self.out_dir is not None:
-                self.out_dir.mkdir(parents=True, exist_ok=True)
-                np.savez(self.out_dir / f"{name}_e{epoch:03d}.npz", **a)
-        self.history.append(dict(epoch=epoch, **row))
-        self.check(epoch)
-        return row
-
-    def check(self, epoch):
-        "Warn once when the history's mean ΔE(x) (first subset) has started a steep fall; return its onset epoch."
-        key = f"{next(iter(self.subsets))}_dE_x"
-        if self.onset is None and self.history:
-            row = self.history[-1]
-            i = steep_fall([h[key] for h in self.history], self.window, self.drop, self.min_drop, self.skip)
-            if i is not None:
-                self.onset = self.history[i]["epoch"]
-                warnings.warn(f"epoch {epoch}: mean ΔE(x) on {key.split('_')[0]} points has fallen steeply since epoch "
-                              f"{self.onset} ({self.history[i][key]:.3g} -> {row[key]:.3g}): the paper's third phase, where "
-                              f"robust overfitting begins (Sec. 3.2, Fig. 3); watch the robust test error", stacklevel=3)
-        return self.onset
-
     def blank(self):
         "The summary row of an epoch that is not measured: the same keys as `__call__`'s, NaN."
         return {f"{name}_{k}": float("nan") for name in self.subsets for k in _SUMMARY}
 
     def state_dict(self): return {"history": self.history, "onset": self.onset}
     def load_state_dict(self, sd): self.history, self.onset = list(sd["history"]), sd["onset"]
+
+# %% ../nbs/08_tracker.ipynb #32264a1bc1
+@patch
+def measure(self: EnergyTracker, model, epoch, bar=None):
+    "Per-sample energies of every subset at `epoch`: {subset: {array name: array}}; `bar` (a `progress_bar`) advances by each chunk's points. Under DDP each rank attacks its shard of every chunk (from its slice of the chunk's `start(x)`, the random start one process draws) and the energies are gathered."
+    dev = next(model.parameters()).device
+    devices = [dev] if dev.type == "cuda" else []
+    rank, world = rank_world()
+    out = {}
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(self.seed * 100003 + epoch)
+        for name, (x, y) in self.subsets.items():
+            x, y = x.to(dev), y.to(dev)
+            parts = []
+            for i in range(0, len(y), self.batch_size):
+                xb, yb = x[i:i + self.batch_size], y[i:i + self.batch_size]
+                kw = {"start": shard(self.start(xb), rank, world)} if self.start is not None else {}
+                xs, ys = shard(xb, rank, world), shard(yb, rank, world)
+                e = energies(model, xs, ys, self.attack(model, xs, ys, **kw), self.batch_size, numpy=False)
+                parts.append(gather_shards(torch.stack([e[k] for k in _ENERGIES], 1), len(yb)))
+                if bar is not None: bar.update(len(yb))
+            e = torch.cat(parts).cpu().numpy()
+            out[name] = dict({k: e[:, j] for j, k in enumerate(_ENERGIES)}, y=y.cpu().numpy())
+    return out
+
+# %% ../nbs/08_tracker.ipynb #32264a1bc2
+@patch
+def __call__(self: EnergyTracker, model, epoch, write=True, bar=None):
+    "Measure at `epoch` (advancing `bar`), save the arrays (when `write`), return the flat summary {'train_dE_x': ..., ...}."
+    arrays, row = self.measure(model, epoch, bar), {}
+    for name, a in arrays.items():
+        d = dict(a, dE_x=a["E_x"] - a["E_adv"], dE_xy=a["E_xy"] - a["E_adv_y"])
+        row.update({f"{name}_{k}": float(np.mean(d[k])) for k in _SUMMARY})
+        if write and self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            np.savez(self.out_dir / f"{name}_e{epoch:03d}.npz", **a)
+    self.history.append(dict(epoch=epoch, **row))
+    self.check(epoch)
+    return row
+
+# %% ../nbs/08_tracker.ipynb #32264a1bc3
+@patch
+def check(self: EnergyTracker, epoch):
+    "Warn once when the history's mean ΔE(x) (first subset) has started a steep fall; return its onset epoch."
+    key = f"{next(iter(self.subsets))}_dE_x"
+    if self.onset is None and self.history:
+        row = self.history[-1]
+        i = steep_fall([h[key] for h in self.history], self.window, self.drop, self.min_drop, self.skip)
+        if i is not None:
+            self.onset = self.history[i]["epoch"]
+            warnings.warn(f"epoch {epoch}: mean ΔE(x) on {key.split('_')[0]} points has fallen steeply since epoch "
+                          f"{self.onset} ({self.history[i][key]:.3g} -> {row[key]:.3g}): the paper's third phase, where "
+                          f"robust overfitting begins (Sec. 3.2, Fig. 3); watch the robust test error", stacklevel=3)
+    return self.onset
