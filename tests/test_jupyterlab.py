@@ -164,9 +164,9 @@ def test_committed_notebooks_carry_the_metadata_lab_writes():
 
 
 def test_open_and_save_in_lab_leaves_the_notebook_as_committed(tmp_path):
-    """In Chromium: open a committed notebook in Lab, let its kernel start, save it: its cells are unchanged; only the metadata the
-    running kernel reports (display name, `language_info` with the Python version) may change, which no committed file matches
-    on every machine."""
+    """In Chromium: open a committed notebook in Lab, let its kernel start, save it: its cells are unchanged; only the kernel
+    metadata may change, chiefly `kernelspec.display_name` ("python3" becomes "Python 3 (ipykernel)"), which nbdev_clean
+    always resets to the committed value."""
     chromium = Path(os.environ.get("WEAT_CHROMIUM", "/usr/bin/chromium"))
     if not chromium.exists():
         if os.environ.get("CI"): pytest.fail(f"Chromium not found at {chromium} (CI must provide it: see .ci/run)")

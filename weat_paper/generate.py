@@ -326,16 +326,30 @@ def class_pca(dataset="digits", retained_variance=0.99, root=None, cache_dir=Non
     return fit_class_pca(data.x, data.y, retained_variance, num_classes=data.num_classes, cache=cache, device=device)
 
 # %% ../nbs/14_generate.ipynb #5337c762
+def _mean_se(v):
+    "Mean and standard error over chains (dim 1) of a steps × chains tensor."
+    v = v.double()
+    return v.mean(1).numpy(), (v.std(1, unbiased=True) / v.shape[1] ** 0.5).numpy()
+
 def sgld_energy_frame(energies, y, reference=None):
-    "Per SGLD step: mean/quartiles of E(x_n, y) over chains, mean E(x_n, k≠y), and the real-data reference E(x, y)."
+    """Per SGLD step: mean/quartiles of E(x_n, y) over chains, mean E(x_n, k≠y), the real-data reference E(x, y), and the mean
+    and standard error over chains of the per-chain changes since step 0 (`dE_target`, `dE_others`) and of the gap to the
+    chain's class reference (`gap_reference`)."""
     import pandas as pd
     y = torch.as_tensor(y).long()
     n, b, k = energies.shape
+    if b < 2: raise ValueError(f"sgld_energy_frame needs at least 2 chains for a standard error, got {b}")
     target = energies[:, torch.arange(b), y]
     others = (energies.sum(-1) - target) / (k - 1)
     q = torch.quantile(target.double(), torch.tensor([0.25, 0.75], dtype=torch.float64), dim=1)
     df = pd.DataFrame({"step": range(n), "E_target": target.mean(1).numpy(), "E_target_q25": q[0].numpy(),
                        "E_target_q75": q[1].numpy(), "E_others": others.mean(1).numpy()})
-    if reference is not None: df["E_reference"] = float(torch.as_tensor(reference)[y].mean())
+    cols = {"dE_target": target - target[:1], "dE_others": others - others[:1]}
+    if reference is not None:
+        ref = torch.as_tensor(reference, dtype=energies.dtype)[y]
+        df["E_reference"] = float(ref.mean())
+        cols["gap_reference"] = target - ref
+    for name, v in cols.items(): df[name], df[name + "_se"] = _mean_se(v)
+    df["n_chains"] = b
     return df
 
