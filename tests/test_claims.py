@@ -86,6 +86,17 @@ def _tab1a(acc):
             "weat_nat_clean": _all([(v("weat_nat", "clean"), v(o, "clean")) for o in robust if o != "weat_nat"])}
 
 
+def _tab1c(acc):
+    "Tab. 1c's four statements over its rows' per-seed runs (the paper's Tab. 1c is on CIFAR-100; these, CIFAR-10)."
+    v = lambda m, k: acc[(acc.method == m) & (acc.metric == k)].accuracy
+    rows = ("mart", "abl_ce_ceadv_mart", "abl_ce_ceadv", "abl_kl_ceadv", "trades", "abl_kl_cenat_pm_all")
+    return {"tab1c_bce": _all([(v("mart", "pgd20"), v("abl_ce_ceadv_mart", "pgd20"))]),
+            "tab1c_kl_inner": _all([(v("abl_kl_ceadv", k), v("abl_ce_ceadv", k)) for k in ("clean", "autoattack")]),
+            "tab1c_pm_weight": _all([(v("trades", k), v("abl_kl_cenat_pm_all", k)) for k in ("pgd20", "autoattack")]),
+            "tab1c_weat": _all([(v("weat_adv", k), v(o, k)) for o in rows for k in ("pgd20", "autoattack")]
+                               + [(v("weat_nat", "clean"), v(o, "clean")) for o in rows])}
+
+
 def _one(v):
     "'holds' / 'does not hold' / 'undetermined' for mean(v) > 0 over seeds: scipy's one-sample t against its 95 % critical value."
     v = np.asarray(v, float)
@@ -127,6 +138,9 @@ def test_seed_verdicts_independently():
     expected = {}
     acc, cur = _csv("cifar10-cpu", "table1a_seeds"), _csv("cifar10-cpu", "training_curves_seeds")
     if acc is not None: expected.update({(k, "cifar10-cpu"): v for k, v in _tab1a(acc).items()})
+    assert acc is None or not acc.method.str.startswith("abl_").any(), "Tab. 1c's ablation runs belong in table1c_seeds.csv"
+    c1c = _csv("cifar10-cpu", "table1c_seeds")
+    if c1c is not None: expected.update({(k, "cifar10-cpu"): v for k, v in _tab1c(c1c).items()})
     if cur is not None: expected.update({(k, "cifar10-cpu"): v for k, v in _curves(cur).items()})
     for scale in SCALES:           # Fig. 5a: H against R and against L, over the retraining seeds of the per-seed rows
         fa = _csv(scale, "fig5a_energy_subsets")

@@ -37,7 +37,8 @@ def _fig5a_subsets():
     from weat_paper.analysis import shipped_ranking
     return shipped_ranking("cifar10-cpu:sat")["options"]
 def _subset(s): return lambda method, seed: _fig5a_subsets()[s]
-TAGS.update({f"fig5a-{s}": _subset(s) for s in "ICHLR"})     # I, C: misclassified (capped at 6.6 %), as many random correct; H, L, R: 13 %
+TAGS.update({f"fig5a-{s}": _subset(s) for s in ("full", *"ICHLR")})   # full: the whole split; I, C: misclassified (capped at
+                                                                     # 6.6 %), as many random correct; H, L, R: 13 %
 
 
 # the figure notebooks behind the ledger's claims: (notebook = the stem of its CSV, the jobs whose records it needs)
@@ -59,7 +60,8 @@ def _late_models():
 
 LATE_NOTEBOOKS = [(n, tuple(models.values())) for n, models in _late_models().items()]
 EARLY_PARAMS = {"fig1a_energy_vs_pgd_steps": ["-y", "archs: [stridecnn]"]}     # its early run: the protocol's model only
-FIG5A_JOBS = [("sat", k, f"fig5a-{s}") for k in (0, 1, 2) for s in "HRL"] + [("sat", 0, "fig5a-I"), ("sat", 0, "fig5a-C")]
+FIG5A_JOBS = [("sat", k, f"fig5a-{s}") for k in (0, 1, 2) for s in "HRL"] + [("sat", 0, "fig5a-I"), ("sat", 0, "fig5a-C")] \
+             + [("sat", k, "fig5a-full") for k in (0, 1, 2)]
 LATE_NOTEBOOKS.append(("fig5a_energy_subsets", (("sat", 0, ""), *FIG5A_JOBS)))
 
 
@@ -74,10 +76,17 @@ def queue():
             + [("notebook", n, "late") for n, _ in LATE_NOTEBOOKS])
 
 
+# Tab. 1c (Sec. 4.1): its ablation rows that Tab. 1a's grid lacks, three seeds each, recorded beside Tab. 1a's runs
+def _ablations():
+    from weat_paper.losses import TABLE1C
+    return [r["method"] for r in TABLE1C if r["method"].startswith("abl_")]
+TAB1C_JOBS = [(m, s, "") for s in (0, 1, 2) for m in _ablations()]
+
 # in priority order: what the budget does not reach stays queued (the loop resumes where it stopped)
-EXTRA = (FIG5A_JOBS[:3] + [("standard", 0, "d2"), ("standard", 0, "d6")] + FIG5A_JOBS[3:9]     # Fig. 5a's H, R, L first, then depths
+EXTRA = (TAB1C_JOBS[:2] + FIG5A_JOBS[11:] + TAB1C_JOBS[2:]                     # Tab. 1c's seed 0 and Fig. 5a's full split first
+         + FIG5A_JOBS[:3] + [("standard", 0, "d2"), ("standard", 0, "d6")] + FIG5A_JOBS[3:9]     # Fig. 5a's H, R, L, then depths
          + [("sat", 0, "eps2"), ("sat", 0, "eps4"), ("standard", 1, ""), ("standard", 2, ""),
-            ("sat", 1, "eps2"), ("sat", 1, "eps4"), ("sat", 2, "eps2"), ("sat", 2, "eps4")] + FIG5A_JOBS[9:])
+            ("sat", 1, "eps2"), ("sat", 1, "eps4"), ("sat", 2, "eps2"), ("sat", 2, "eps4")] + FIG5A_JOBS[9:11])
 
 
 def notebook_done(name):

@@ -108,12 +108,13 @@ def subset_options(config, keep):
     return dict(train_idx=idx.tolist(), batches_per_epoch=int(steps), val=val)
 
 def ranked_subsets(config, model, n_energy=None, max_incorrect=None, seed=0, root=None):
-    "`energy_subsets` of the training split of the run with `config` ranked by `model` (`stats`), with each set's `train` options."
+    "`energy_subsets` of the training split of the run with `config` ranked by `model` (`stats`), with each set's and the whole split's `train` options."
     from weat_paper.runs import run_data
     data = run_data(config, root)[0]
     stats = sample_statistics(model, data.x, data.y)
     sub = energy_subsets(stats, n_energy, max_incorrect, seed)
-    return dict(sub, stats=stats, options={s: subset_options(config, k) for s, k in sub["keep"].items()})
+    full = np.ones(len(stats), bool)                                                  # the whole split, in whole batches too
+    return dict(sub, stats=stats, options={s: subset_options(config, k) for s, k in {"full": full, **sub["keep"]}.items()})
 
 # %% ../nbs/17_analysis.ipynb #rtsub001
 def eval_errors(run_dir):
@@ -129,7 +130,7 @@ def eval_errors(run_dir):
 
 def retrain_on_subsets(run, n_energy=None, max_incorrect=None, subset_seed=0, seeds=(0,), subsets=SUBSETS, root=None,
                        device="auto", progress=False, runs=None):
-    "`ranked_subsets` of a finished run by its selected model; per training set and seed the retrained run's test errors (%)."
+    "`ranked_subsets` of a finished run by its selected model; per training set (the whole split first) and seed the retrained run's test errors (%)."
     from weat_paper.runs import load_run, run_dir_for
     from weat_paper.config import TRAIN_DEFAULTS
     from weat_paper.train import train
@@ -139,8 +140,8 @@ def retrain_on_subsets(run, n_energy=None, max_incorrect=None, subset_seed=0, se
     run = load_run(run) if isinstance(run, (str, Path)) else run
     res = ranked_subsets(run.config, run.model("best"), n_energy, max_incorrect, subset_seed, root)
     kw = {k: run.config[k] for k in TRAIN_DEFAULTS if k in run.config and k not in ("seed", "train_idx", "batches_per_epoch", "val")}
-    dirs = [("full", run.config["seed"], len(res["stats"]), run.dir)]
-    for s in subsets:
+    dirs = []
+    for s in ("full", *subsets):
         for seed in seeds:
             o = {**kw, **res["options"][s], "seed": seed}
             out = run_dir_for(run.config["method"], runs=runs, **o) if runs is not None else None
@@ -168,9 +169,9 @@ def shipped_ranking(model="cifar10-cpu:sat", record_dir=None, root=None, **kw):
     return ranked_subsets(json.loads(p.read_text()), load_classifier(model), root=root, **kw)
 
 # %% ../nbs/17_analysis.ipynb #rtsub006
-def recorded_subset_errors(records, fingerprint, method="sat", n_full=None):
+def recorded_subset_errors(records, fingerprint, method="sat"):
     """Rows (subset, seed, n_train, clean_error, robust_error, n_test) of the records under `records` (a protocol's
-    figures folder) with `fingerprint`: the method's grid runs (runs/, "full", `n_full` images) and its `fig5a-<set>` experiments."""
+    figures folder) with `fingerprint`: the method's experiments tagged `fig5a-full` and `fig5a-<set>`."""
     import json
     from pathlib import Path
     rows = []
@@ -178,10 +179,8 @@ def recorded_subset_errors(records, fingerprint, method="sat", n_full=None):
         r = json.loads(rec.read_text())
         tag, kind = r.get("tag", ""), rec.parent.parent.name
         if r.get("method") != method or r.get("protocol_fingerprint") != fingerprint: continue
-        if kind == "runs" and not tag: subset, n = "full", n_full
-        elif kind == "experiments" and tag.startswith("fig5a-") and tag[6:] in SUBSETS: subset, n = tag[6:], r.get("train_images")
-        else: continue
-        rows.append(dict(subset=subset, seed=r["seed"], n_train=n, **eval_errors(rec.parent), run_dir=rec.parent.name))
+        if kind != "experiments" or not tag.startswith("fig5a-") or tag[6:] not in ("full", *SUBSETS): continue
+        rows.append(dict(subset=tag[6:], seed=r["seed"], n_train=r.get("train_images"), **eval_errors(rec.parent), run_dir=rec.parent.name))
     order = {s: i for i, s in enumerate(("full", *SUBSETS))}
     cols = ["subset", "seed", "n_train", "clean_error", "robust_error", "n_test", "run_dir"]
     return pd.DataFrame(rows, columns=cols).sort_values(["subset", "seed"], key=lambda c: c.map(order) if c.name == "subset" else c, ignore_index=True)

@@ -377,7 +377,7 @@ def _weat_vs_trades(r): return _versus(r, TAB1A, [("weat_adv", "trades", "pgd20"
 def _weat_adv_aa(r): return _versus(r, TAB1A, [("weat_adv", o, "autoattack") for o in _robust_methods(r) if o != "weat_adv"], "AutoAttack accuracy")
 def _weat_nat_clean(r): return _versus(r, TAB1A, [("weat_nat", o, "clean") for o in _robust_methods(r) if o != "weat_nat"], "clean accuracy")
 
-TAB1C = ("table1c_ablation_bars",)
+TAB1C = ("table1c_seeds", "table1c_ablation_bars")   # per-seed runs at CPU scale, else the figure notebook's table
 def _tab1c_bce(r): return _versus(r, TAB1C, [("mart", "abl_ce_ceadv_mart", "pgd20")], "PGD-20 accuracy")
 def _tab1c_kl(r): return _versus(r, TAB1C, [("abl_kl_ceadv", "abl_ce_ceadv", k) for k in ("clean", "autoattack")], "clean/AutoAttack accuracy")
 def _tab1c_pm(r): return _versus(r, TAB1C, [("trades", "abl_kl_cenat_pm_all", k) for k in ("pgd20", "autoattack")], "PGD-20/AutoAttack accuracy")
