@@ -71,6 +71,8 @@ def _depth(r):
                    "standard error over images, the two models' added as if independent (the same images: conservative "
                    "when their falls correlate)", "natural models, seed 0", f"{int(a.n)} test images")
 
+
+# %% ../nbs/22a_measurements.ipynb #cl0cl012b
 def _fig_h(r):
     df = _fig1a(r); df = df[df.steps == df.steps.max()].set_index("loss")
     if not {"ce", "kl"} <= set(df.index): raise NotMeasured("the Fig. 1a CSV lacks the CE (PGD) or KL (TRADES) attack")
@@ -179,6 +181,8 @@ def _adv_loss_higher(r):
     f = lambda g: [(g.train_E_adv_y - g.train_E_adv).iloc[-1] - (g.train_E_xy - g.train_E_x).iloc[-1]]
     return _dyn(r, f, ("SAT, last epoch: E(x*,y) − E(x*) exceeds E(x,y) − E(x) by {:+.3f}", ["adversarial loss higher"]))
 
+
+# %% ../nbs/22a_measurements.ipynb #cl0cl014b
 def _tab2a(r):
     df = r(("training_curves_seeds", "table2a_delta_energy"), need=_has("method", "seed", "train_dE_x"))
     if "epoch" in df: df = df.sort_values("epoch").groupby(["method", "seed"]).tail(1)
@@ -228,6 +232,8 @@ def _subsets_versus(r, a, b):
 def _energy_subsets(r): return _subsets_versus(r, "H", "R")
 def _low_energy_less(r): return _subsets_versus(r, "H", "L")
 
+
+# %% ../nbs/22a_measurements.ipynb #cl000012b
 def _pm_energy(r, n_boot=200):
     df = r("fig5bc_pm_energy", need=_has("PM", "E(x,y)", "E(x)"))
     pm, exy, ex = (df[c].to_numpy(float) for c in ("PM", "E(x,y)", "E(x)"))
