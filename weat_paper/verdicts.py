@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SCALES', 'SCALE_PROTOCOL', 'UNRECORDED_OK', 'CHECKPOINT_POLICY', 'VERDICTS', 'ABLATIONS', 'TAB1C_METHODS',
-           'figure_csvs', 'current_fingerprint', 'csv_fingerprint', 'NotMeasured', 'read_result', 'Measure', 'interval',
-           'verdict', 'welch_summary', 'welch', 'one_sample', 'weakest', 'Reader', 'sample_count', 'grid_tables',
-           'seed_table', 'write_grid_tables']
+           'LEDGER_COMMAND', 'figure_csvs', 'current_fingerprint', 'csv_fingerprint', 'NotMeasured', 'read_result',
+           'Measure', 'interval', 'verdict', 'welch_summary', 'welch', 'one_sample', 'weakest', 'Reader',
+           'sample_count', 'grid_tables', 'seed_table', 'write_grid_tables']
 
 # %% ../nbs/22_verdicts.ipynb #cl000003
 import json, math
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from .utils import project_root
+from .utils import atomic_write, project_root
 from .losses import TABLE1C
 
 SCALES = {"digits": ("digits", "."), "cifar10-cpu": ("cifar10-cpu",)}   # sub-folders of figures/ searched, in order
@@ -184,16 +184,22 @@ def seed_table(acc):
 ABLATIONS = tuple(r["method"] for r in TABLE1C if r["method"].startswith("abl_"))   # Tab. 1c's rows that Tab. 1a lacks
 TAB1C_METHODS = tuple(r["method"] for r in TABLE1C)
 
-def _write_seeds(base, stem, acc, title):
-    "`stem`.csv (per seed) and `stem`.md (mean ± std) of `acc`; both removed when it is empty."
+LEDGER_COMMAND = 'python -c "from weat_paper.claims import write_ledger; write_ledger()"'   # what remakes the grid's tables
+
+def _write_seeds(base, files, acc, title):
+    "`files` = (per-seed CSV, mean ± std markdown) of `acc`, with their record; all removed when `acc` is empty."
+    csv, md = files; rec = base / (csv[:-len(".csv")] + ".json")
     if not len(acc):
-        for f in (f"{stem}.csv", f"{stem}.md"): (base / f).unlink(missing_ok=True)
+        for f in (csv, md, rec.name): (base / f).unlink(missing_ok=True)
         return
-    acc.to_csv(base / f"{stem}.csv", index=False, float_format="%.6g")
+    fp = acc.protocol_fingerprint.iloc[0]
+    acc.to_csv(base / csv, index=False, float_format="%.6g")
     n = acc.drop_duplicates(["metric"]).set_index("metric").n_images
-    (base / f"{stem}.md").write_text(f"{title}, protocol cifar10-cpu (fingerprint {acc.protocol_fingerprint.iloc[0]}), checkpoint "
-                                     f"{CHECKPOINT_POLICY['cifar10-cpu']}; accuracy (%) mean ± std over seeds; images: "
-                                     + ", ".join(f"{k} {v:,}" for k, v in n.items()) + ".\n\n" + seed_table(acc) + "\n")
+    (base / md).write_text(f"{title}, protocol cifar10-cpu (fingerprint {fp}), checkpoint {CHECKPOINT_POLICY['cifar10-cpu']}; "
+                           "accuracy (%) mean ± std over seeds; images: " + ", ".join(f"{k} {v:,}" for k, v in n.items())
+                           + ".\n\n" + seed_table(acc) + "\n")
+    atomic_write(rec, json.dumps(dict(notebook="claims", scale=base.name, parameters={}, command=LEDGER_COMMAND,
+                                      files=[csv, md], protocol_fingerprint=fp), indent=1) + "\n")
 
 def write_grid_tables(root=None, scale="cifar10-cpu"):
     """Write table1a_seeds.csv/.md, table1c_seeds.csv/.md (when Tab. 1c's ablation rows have runs) and
@@ -201,9 +207,9 @@ def write_grid_tables(root=None, scale="cifar10-cpu"):
     base = (Path(root) if root is not None else project_root() / "figures") / scale
     acc, curves, stale = grid_tables(root, scale)
     abl = acc.method.isin(ABLATIONS) if len(acc) else np.zeros(0, bool)
-    _write_seeds(base, "table1a_seeds", acc[~abl] if len(acc) else acc, "Tab. 1a at CPU scale")
+    _write_seeds(base, ("table1a_seeds.csv", "table1a_seeds.md"), acc[~abl] if len(acc) else acc, "Tab. 1a at CPU scale")
     c1c = acc[acc.method.isin(TAB1C_METHODS)] if abl.any() else acc.iloc[:0]
-    _write_seeds(base, "table1c_seeds", c1c, "Tab. 1c's rows at CPU scale (CIFAR-10; the paper's Tab. 1c is on CIFAR-100)")
+    _write_seeds(base, ("table1c_seeds.csv", "table1c_seeds.md"), c1c, "Tab. 1c's rows at CPU scale (CIFAR-10; the paper's Tab. 1c is on CIFAR-100)")
     if len(curves): curves[~curves.method.isin(ABLATIONS)].to_csv(base / "training_curves_seeds.csv", index=False, float_format="%.6g")
     else: (base / "training_curves_seeds.csv").unlink(missing_ok=True)     # no record of the current protocol: no table either
     return stale
