@@ -44,7 +44,8 @@ TAGS.update({f"fig5a-{s}": _subset(s) for s in ("full", *"ICHLR")})   # full: th
 # the figure notebooks behind the ledger's claims: (notebook = the stem of its CSV, the jobs whose records it needs)
 NOTEBOOKS = [("fig2_attack_energies", (("standard", 0, ""),)), ("fig1a_energy_vs_pgd_steps", (("standard", 0, ""),)),
              ("fig5bc_pm_energy", (("sat", 0, ""),)), ("fig5d_class_energy", (("sat", 0, ""),)),
-             ("figI_delta_energy_bins", (("sat", 0, ""),))]
+             ("figI_delta_energy_bins", (("sat", 0, ""),)), ("fig5e_sgld_energy", (("sat", 0, ""),)),
+             ("table2b_generation", tuple((m, 0, "") for m in ("trades", "mart", "sat", "standard")))]
 # notebooks that read the experiments' runs, run after them; a late job ("notebook", name, "late") is done when the
 # notebook's CSV has the current fingerprint and each of its models in its `model` column
 def _tagged(method, seed, options):
@@ -100,8 +101,8 @@ def late_done(name):
     "Whether the notebook's late run is done: its CSV has the current fingerprint and a row of each of its models."
     if not notebook_done(name): return False
     with open(RECORDS.parent / f"{name}.csv") as f: rows = list(csv.DictReader(f))
-    if name == "fig5a_energy_subsets":                                 # a row per retrained subset and seed
-        return {(t[6:], str(k)) for _, k, t in FIG5A_JOBS} <= {(r.get("subset"), r.get("seed")) for r in rows}
+    if name == "fig5a_energy_subsets":                                 # a row per retrained subset and seed, and no other
+        return {(t[6:], str(k)) for _, k, t in FIG5A_JOBS} == {(r.get("subset"), r.get("seed")) for r in rows}
     return set(_late_models()[name]) <= {r.get("model") for r in rows}
 
 
