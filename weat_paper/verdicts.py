@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 from .utils import atomic_write, project_root
 from .losses import TABLE1C
+from .outputs import write_records_readme
 
 SCALES = {"digits": ("digits", "."), "cifar10-cpu": ("cifar10-cpu",)}   # sub-folders of figures/ searched, in order
 SCALE_PROTOCOL = {"digits": "quick", "cifar10-cpu": "cifar10-cpu"}      # the protocol each scale's results are made with
@@ -212,5 +213,6 @@ def write_grid_tables(root=None, scale="cifar10-cpu"):
     _write_seeds(base, ("table1c_seeds.csv", "table1c_seeds.md"), c1c, "Tab. 1c's rows at CPU scale (CIFAR-10; the paper's Tab. 1c is on CIFAR-100)")
     if len(curves): curves[~curves.method.isin(ABLATIONS)].to_csv(base / "training_curves_seeds.csv", index=False, float_format="%.6g")
     else: (base / "training_curves_seeds.csv").unlink(missing_ok=True)     # no record of the current protocol: no table either
+    if (base / "README.md").is_file(): write_records_readme(base)            # its list of results and their commands
     return stale
 
