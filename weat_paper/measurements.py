@@ -384,10 +384,15 @@ def _weat_adv_aa(r): return _versus(r, TAB1A, [("weat_adv", o, "autoattack") for
 def _weat_nat_clean(r): return _versus(r, TAB1A, [("weat_nat", o, "clean") for o in _robust_methods(r) if o != "weat_nat"], "clean accuracy")
 
 TAB1C = ("table1c_seeds", "table1c_ablation_bars")   # per-seed runs at CPU scale, else the figure notebook's table
-def _tab1c_bce(r): return _versus(r, TAB1C, [("mart", "abl_ce_ceadv_mart", "pgd20")], "PGD-20 accuracy")
-def _tab1c_kl(r): return _versus(r, TAB1C, [("abl_kl_ceadv", "abl_ce_ceadv", k) for k in ("clean", "autoattack")], "clean/AutoAttack accuracy")
-def _tab1c_pm(r): return _versus(r, TAB1C, [("trades", "abl_kl_cenat_pm_all", k) for k in ("pgd20", "autoattack")], "PGD-20/AutoAttack accuracy")
+def _tab1c(r, pairs, label):
+    "Welch parts of Tab. 1c's rows; at CPU scale the runs are on CIFAR-10, the paper's on CIFAR-100."
+    m = _versus(r, TAB1C, pairs, label)
+    if r.scale == "cifar10-cpu": m.text += "; CIFAR-10 runs (the paper's Tab. 1c: CIFAR-100)"
+    return m
+def _tab1c_bce(r): return _tab1c(r, [("mart", "abl_ce_ceadv_mart", "pgd20")], "PGD-20 accuracy")
+def _tab1c_kl(r): return _tab1c(r, [("abl_kl_ceadv", "abl_ce_ceadv", k) for k in ("clean", "autoattack")], "clean/AutoAttack accuracy")
+def _tab1c_pm(r): return _tab1c(r, [("trades", "abl_kl_cenat_pm_all", k) for k in ("pgd20", "autoattack")], "PGD-20/AutoAttack accuracy")
 def _tab1c_weat(r):
     rows = ("mart", "abl_ce_ceadv_mart", "abl_ce_ceadv", "abl_kl_ceadv", "trades", "abl_kl_cenat_pm_all")
-    return _versus(r, TAB1C, [("weat_adv", o, k) for o in rows for k in ("pgd20", "autoattack")] + [("weat_nat", o, "clean") for o in rows],
+    return _tab1c(r, [("weat_adv", o, k) for o in rows for k in ("pgd20", "autoattack")] + [("weat_nat", o, "clean") for o in rows],
                    "accuracy")
