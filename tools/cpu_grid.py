@@ -21,6 +21,7 @@ RECORDS = ROOT / "figures" / "cifar10-cpu" / "runs"
 EXPERIMENTS = ROOT / "figures" / "cifar10-cpu" / "experiments"
 PROTOCOL = "cifar10-cpu"
 KEEP = ("config.json", "status.json", "metrics.csv", "eval.json")
+N_AUTOATTACK = 500       # AutoAttack images per Tab. 1a / Tab. 1c run (--n-autoattack); a record with another count is re-evaluated
 
 
 # Experiments beyond Tab. 1a's grid: tag -> the training options of its job (method, seed, tag); tag "" is the grid.
@@ -140,8 +141,13 @@ def record_dir(method, seed, tag=""):
         if rec.exists():
             r = json.loads(rec.read_text())
             if r.get("method") == method and r.get("seed") == seed and r.get("tag", "") == tag and r.get("protocol_fingerprint") == fp \
-                    and (tag or r.get("autoattack_images")): return d     # (grid records without it ran AutoAttack on one class: redone)
+                    and (tag or r.get("autoattack_images") and _aa_count(d) == N_AUTOATTACK): return d   # (without it: AutoAttack on one class)
     return None
+
+
+def _aa_count(d):
+    "How many test images the record's AutoAttack attacked (None without one)."
+    return json.loads((d / "eval.json").read_text())["results"].get("autoattack", {}).get("settings", {}).get("n")
 
 
 def _write_json(path, obj):
@@ -207,14 +213,17 @@ def _alive(pid_file):
 
 
 def main(argv=None):
+    global N_AUTOATTACK
     p = argparse.ArgumentParser(prog="cpu_grid", description=__doc__.split("\n")[0])
     p.add_argument("--jobs", type=int, default=2, help="jobs at a time, one thread each (default 2)")
-    p.add_argument("--n-autoattack", type=int, default=500, help="AutoAttack images, drawn at random from the test split (default 500)")
+    p.add_argument("--n-autoattack", type=int, default=N_AUTOATTACK,
+                   help=f"AutoAttack images, drawn at random from the test split (default {N_AUTOATTACK}); records with another count are re-evaluated")
     p.add_argument("--list", action="store_true", help="print the queue and what is done, and stop")
     p.add_argument("--times", action="store_true", help="print each recorded run's wall times and the projected rest, and stop")
     p.add_argument("--job", nargs="+", metavar="METHOD SEED [TAG]", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
+    N_AUTOATTACK = a.n_autoattack
     if a.job:
         print(run_notebook(a.job[1], late=a.job[2:] == ["late"]) if a.job[0] == "notebook" else run_job(a.job[0], int(a.job[1]), a.n_autoattack, *a.job[2:])); return 0
     todo = [j for j in queue() if not done(j)]
