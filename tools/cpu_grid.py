@@ -80,8 +80,8 @@ def queue():
 
 # Tab. 1c (Sec. 4.1): its ablation rows that Tab. 1a's grid lacks, three seeds each, recorded beside Tab. 1a's runs
 def _ablations():
-    from weat_paper.losses import TABLE1C
-    return [r["method"] for r in TABLE1C if r["method"].startswith("abl_")]
+    from weat_paper.verdicts import ABLATIONS
+    return ABLATIONS
 TAB1C_JOBS = [(m, s, "") for s in (0, 1, 2) for m in _ablations()]
 
 # in priority order: what the budget does not reach stays queued (the loop resumes where it stopped)
@@ -150,10 +150,6 @@ def _aa_count(d):
     return json.loads((d / "eval.json").read_text())["results"].get("autoattack", {}).get("settings", {}).get("n")
 
 
-def _write_json(path, obj):
-    tmp = path.with_suffix(".json.tmp"); tmp.write_text(json.dumps(obj, indent=1) + "\n"); os.replace(tmp, path)
-
-
 def _epoch_seconds(run_dir):
     "The training's own wall time: the sum of metrics.csv's per-epoch seconds."
     with open(run_dir / "metrics.csv") as f: return round(sum(float(r["seconds"]) for r in csv.DictReader(f)), 1)
@@ -168,6 +164,7 @@ def run_job(method, seed, n_autoattack, tag=""):
     "Train, evaluate and record one job; returns the record directory."
     from weat_paper.train import train
     from weat_paper.evaluate import evaluate
+    from weat_paper.utils import atomic_write
     options = TAGS[tag](method, seed) if tag else {}
     t0 = time.time()
     run_dir = Path(train(method, protocol=PROTOCOL, seed=seed, progress=False, **options))
@@ -186,12 +183,12 @@ def run_job(method, seed, n_autoattack, tag=""):
     shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     for f in KEEP: shutil.copy(run_dir / f, tmp / f)
     opts = "".join(f" --{k.replace('_', '-')} {_arg(v)}" for k, v in options.items() if k != "train_idx")
-    _write_json(tmp / "record.json", dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(),
-                                          checkpoint="best.pt", train_epoch_seconds=_epoch_seconds(run_dir),
-                                          train_seconds_this_call=round(t1 - t0, 1),
-                                          eval_seconds_this_call=round(t2 - t1, 1), **extra,
-                                          command=f"python tools/cpu_grid.py --job {method} {seed} {tag}" if "train_idx" in options
-                                          else f"weat-train {method} --protocol {PROTOCOL} --seed {seed}{opts}"))
+    record = dict(method=method, seed=seed, protocol=PROTOCOL, protocol_fingerprint=fingerprint(), checkpoint="best.pt",
+                  train_epoch_seconds=_epoch_seconds(run_dir), train_seconds_this_call=round(t1 - t0, 1),
+                  eval_seconds_this_call=round(t2 - t1, 1), **extra,
+                  command=f"python tools/cpu_grid.py --job {method} {seed} {tag}" if "train_idx" in options
+                  else f"weat-train {method} --protocol {PROTOCOL} --seed {seed}{opts}")
+    atomic_write(tmp / "record.json", json.dumps(record, indent=1) + "\n")
     shutil.rmtree(out, ignore_errors=True); os.replace(tmp, out)
     return out
 

@@ -207,8 +207,9 @@ def write_grid_tables(root=None, scale="cifar10-cpu"):
     training_curves_seeds.csv in figures/<scale>/ from the per-run records; return the refused records."""
     base = (Path(root) if root is not None else project_root() / "figures") / scale
     acc, curves, stale = grid_tables(root, scale)
-    abl = acc.method.isin(ABLATIONS) if len(acc) else np.zeros(0, bool)
-    _write_seeds(base, ("table1a_seeds.csv", "table1a_seeds.md"), acc[~abl] if len(acc) else acc, "Tab. 1a at CPU scale")
+    if not len(acc): acc = pd.DataFrame(columns=["method"])                  # no record of the current protocol
+    abl = acc.method.isin(ABLATIONS)
+    _write_seeds(base, ("table1a_seeds.csv", "table1a_seeds.md"), acc[~abl], "Tab. 1a at CPU scale")
     c1c = acc[acc.method.isin(TAB1C_METHODS)] if abl.any() else acc.iloc[:0]
     _write_seeds(base, ("table1c_seeds.csv", "table1c_seeds.md"), c1c, "Tab. 1c's rows at CPU scale (CIFAR-10; the paper's Tab. 1c is on CIFAR-100)")
     if len(curves): curves[~curves.method.isin(ABLATIONS)].to_csv(base / "training_curves_seeds.csv", index=False, float_format="%.6g")
