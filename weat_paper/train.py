@@ -341,6 +341,7 @@ def main(argv=None):
     rank = rank_world()[0]
     try:
         run_dir = train(**args)
+        if world > 1: dist.barrier()            # every rank done before any tears the group down (a peer gone early aborts gloo)
     except (ValueError, FileNotFoundError) as e:
         cli_parser().exit(2, f"weat-train: error: {e}\n")
     except FloatingPointError as e:
